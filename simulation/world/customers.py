@@ -1,0 +1,251 @@
+"""Customers and revenue: signups, billing, usage and churn with a known churn probability.
+
+Each customer has a latent monthly engagement, an AR(1) around a segment mean. Engagement
+shows in usage (sessions a month are Poisson in ``exp(engagement)``) and drives churn: the
+probability of churning in month m is a logistic function of the engagement of month m-1,
+tenure, segment, plan, the market regime and any recent price increase. That probability is
+the oracle a churn model is measured against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from simulation.world.context import WorldContext
+from simulation.world.marketing import CHANNELS, MarketingOutput
+from simulation.world.regimes import REGIME_CHURN_LOGIT
+
+SEGMENTS: tuple[str, ...] = ("basic", "standard", "premium")
+REGIONS: tuple[str, ...] = ("north", "south", "east", "west")
+PLANS: tuple[str, ...] = ("monthly", "annual")
+ACQUISITION_CHANNELS: tuple[str, ...] = (*CHANNELS, "organic")
+EVENT_TYPES: tuple[str, ...] = ("signup", "charge", "price_change", "cancel")
+
+LIST_PRICE = np.array([19.0, 49.0, 99.0])  # monthly list price per segment
+REGION_PRICE_FACTOR = np.array([1.0, 0.95, 0.9, 1.05])
+REGION_WEIGHTS = np.array([0.35, 0.25, 0.2, 0.2])
+ANNUAL_DISCOUNT = 0.85
+# P(segment | acquisition channel), rows in ACQUISITION_CHANNELS order.
+SEGMENT_GIVEN_CHANNEL = np.array(
+    [
+        [0.35, 0.40, 0.25],  # search
+        [0.50, 0.35, 0.15],  # social
+        [0.45, 0.40, 0.15],  # display
+        [0.30, 0.40, 0.30],  # email
+        [0.40, 0.40, 0.20],  # affiliate
+        [0.30, 0.45, 0.25],  # organic
+    ]
+)
+ANNUAL_SHARE = np.array([0.15, 0.25, 0.35])
+
+# Engagement dynamics and the true churn model (log-odds).
+ENGAGEMENT_MEAN = np.array([-0.3, 0.0, 0.3])
+ENGAGEMENT_PERSISTENCE = 0.8
+ENGAGEMENT_INNOVATION_SD = 0.5
+SESSIONS_LOG_MEAN = 1.6  # exp(1.6) ~ 5 sessions a month at average engagement
+SESSIONS_ENGAGEMENT_SLOPE = 0.6
+CHURN_INTERCEPT = -3.0
+CHURN_ENGAGEMENT = -1.3
+CHURN_LOG_TENURE = -0.25
+CHURN_SEGMENT = np.array([0.25, 0.0, -0.25])
+CHURN_ANNUAL_PLAN = -0.9
+CHURN_PRICE_SENSITIVITY = 4.0  # log-odds per unit relative price increase, fading over ~3 months
+
+
+@dataclass
+class CustomersOutput:
+    customers: pd.DataFrame
+    subscription_events: pd.DataFrame
+    usage_events: pd.DataFrame
+    churn_truth: pd.DataFrame
+    customer_months: pd.DataFrame
+
+
+def _epoch_days(values: np.ndarray) -> np.ndarray:
+    return values.astype("datetime64[D]").astype(np.int64)
+
+
+def _to_timestamps(epoch_days: np.ndarray) -> pd.Series:
+    return pd.Series(epoch_days.astype("datetime64[D]").astype("datetime64[s]"))
+
+
+def _acquisitions(ctx: WorldContext, rng: np.random.Generator, mk: MarketingOutput):
+    """Signup day and channel of every customer: an initial base plus marketing conversions."""
+    cfg, cal = ctx.cfg, ctx.calendar
+    first_day = int(_epoch_days(cal.days[:1])[0])
+    n_base = round(cfg.n_customers * cfg.initial_base_share)
+    base_days = first_day - rng.integers(1, 730, size=n_base)
+    base_channels = rng.choice(len(ACQUISITION_CHANNELS), size=n_base, p=[0.22, 0.18, 0.08, 0.12, 0.08, 0.32])
+    counts = np.concatenate([mk.conversions, mk.organic_conversions[:, None]], axis=1)
+    day_grid = np.repeat(_epoch_days(cal.days), counts.shape[1])
+    channel_grid = np.tile(np.arange(counts.shape[1]), cal.n_days)
+    acquired_days = np.repeat(day_grid, counts.ravel())
+    acquired_channels = np.repeat(channel_grid, counts.ravel())
+    signup_day = np.concatenate([np.sort(base_days), acquired_days])
+    channel = np.concatenate([base_channels, acquired_channels])
+    return signup_day, channel
+
+
+def generate_customers(
+    ctx: WorldContext, rng: np.random.Generator, mk: MarketingOutput
+) -> CustomersOutput:
+    cfg, cal = ctx.cfg, ctx.calendar
+    signup_day, channel = _acquisitions(ctx, rng, mk)
+    n = len(signup_day)
+    customer_id = np.arange(1, n + 1, dtype=np.int64)
+    u = rng.random(n)
+    segment = (u[:, None] > SEGMENT_GIVEN_CHANNEL[channel].cumsum(axis=1)).sum(axis=1)
+    region = rng.choice(len(REGIONS), size=n, p=REGION_WEIGHTS)
+    plan = (rng.random(n) < ANNUAL_SHARE[segment]).astype(np.int64)
+    list_price = LIST_PRICE[segment] * REGION_PRICE_FACTOR[region]
+    price = np.round(np.where(plan == 1, list_price * ANNUAL_DISCOUNT, list_price), 2)
+    signup_price = price.copy()
+
+    month_start = _epoch_days(cal.month_starts)
+    month_end = np.append(month_start[1:], _epoch_days(cal.days[-1:])[0] + 1)  # exclusive
+    first_day, last_day = int(_epoch_days(cal.days[:1])[0]), int(_epoch_days(cal.days[-1:])[0])
+    signup_month = signup_day.astype("datetime64[D]").astype("datetime64[M]")
+    signup_dom = signup_day - signup_month.astype("datetime64[D]").astype(np.int64)
+    signup_month_of_year = signup_month.astype(np.int64) % 12
+
+    mu = ENGAGEMENT_MEAN[segment]
+    stationary_sd = ENGAGEMENT_INNOVATION_SD / np.sqrt(1 - ENGAGEMENT_PERSISTENCE**2)
+    engagement = mu + stationary_sd * rng.standard_normal(n)
+    churn_day = np.full(n, np.iinfo(np.int64).max)
+    price_shock = np.zeros(n)  # relative price increase not yet absorbed
+
+    price_events = [(int(_epoch_days(np.array([e.start]))[0]), e.magnitude) for e in cfg.drift_events("price_change")]
+    events: list[tuple[np.ndarray, ...]] = []
+    usage_parts: list[tuple[np.ndarray, np.ndarray]] = []
+    truth_parts: list[tuple[np.ndarray, ...]] = []
+    panel_parts: list[tuple[np.ndarray, ...]] = []
+
+    for m in range(cal.n_months):  # one vectorised step per month
+        m0, m1 = month_start[m], month_end[m]
+        # 1. Churn in month m for customers who were already customers before m started.
+        at_risk = (signup_day < m0) & (churn_day >= m0)
+        tenure_months = (m0 - signup_day[at_risk]) / 30.44
+        logit = (
+            CHURN_INTERCEPT
+            + CHURN_SEGMENT[segment[at_risk]]
+            + CHURN_ENGAGEMENT * engagement[at_risk]
+            + CHURN_LOG_TENURE * np.log1p(tenure_months)
+            + CHURN_ANNUAL_PLAN * plan[at_risk]
+            + REGIME_CHURN_LOGIT[ctx.regime_by_month[m]]
+            + CHURN_PRICE_SENSITIVITY * price_shock[at_risk]
+        )
+        p_churn = 1.0 / (1.0 + np.exp(-logit))
+        churns = rng.random(p_churn.shape) < p_churn
+        idx_at_risk = np.flatnonzero(at_risk)
+        churners = idx_at_risk[churns]
+        churn_day[churners] = rng.integers(m0, m1, size=len(churners))
+        if m0 >= first_day:
+            truth_parts.append((customer_id[at_risk], np.full(at_risk.sum(), m0), p_churn, churns))
+        price_shock *= np.exp(-1 / 3)
+
+        # 2. Price changes in force from a day of this month (injected drift).
+        for day, magnitude in price_events:
+            if m0 <= day < m1:
+                hit = np.flatnonzero((signup_day < day) & (churn_day > day))
+                price[hit] = np.round(price[hit] * (1 + magnitude), 2)
+                price_shock[hit] += magnitude
+                events.append((customer_id[hit], np.full(len(hit), day), np.full(len(hit), 2), np.zeros(len(hit)), price[hit]))
+                later = signup_day >= day
+                price[later] = np.round(signup_price[later] * (1 + magnitude), 2)
+
+        # 3. Engagement and usage of everyone active at some point in the month.
+        alive = (signup_day < m1) & (churn_day > m0)
+        idx = np.flatnonzero(alive)
+        new = signup_day[idx] >= m0
+        old = idx[~new]
+        engagement[old] = mu[old] + ENGAGEMENT_PERSISTENCE * (engagement[old] - mu[old]) + ENGAGEMENT_INNOVATION_SD * rng.standard_normal(len(old))
+        lo = np.maximum(signup_day[idx], max(m0, first_day))
+        hi = np.minimum(churn_day[idx], min(m1, last_day + 1))
+        span = np.maximum(hi - lo, 0)
+        if m1 > first_day:
+            rate = np.exp(SESSIONS_LOG_MEAN + SESSIONS_ENGAGEMENT_SLOPE * engagement[idx]) * span / (m1 - m0)
+            sessions = rng.poisson(rate)
+            who = np.repeat(idx, sessions)
+            day = np.repeat(lo, sessions) + (rng.random(sessions.sum()) * np.repeat(span, sessions)).astype(np.int64)
+            usage_parts.append((who, day))
+            panel_parts.append((customer_id[idx], np.full(len(idx), m0), engagement[idx], segment[idx], span))
+
+        # 4. Billing: monthly plans on the signup day of month, annual plans once a year.
+        billing_dom = np.minimum(signup_dom[idx], m1 - m0 - 1)
+        bill_day = m0 + billing_dom
+        month_of_year = np.int64(np.datetime64(int(m0), "D").astype("datetime64[M]").astype(np.int64) % 12)
+        due = (plan[idx] == 0) | (signup_month_of_year[idx] == month_of_year)
+        billed = due & (bill_day > signup_day[idx]) & (bill_day < churn_day[idx]) & (bill_day >= first_day) & (bill_day <= last_day)
+        b = idx[billed]
+        amount = np.where(plan[b] == 1, price[b] * 12, price[b])
+        events.append((customer_id[b], bill_day[billed], np.full(len(b), 1), np.round(amount, 2), price[b]))
+
+    # Signups inside the window (with their first charge) and cancellations.
+    inside = signup_day >= first_day
+    first_charge = np.where(plan[inside] == 1, signup_price[inside] * 12, signup_price[inside])
+    events.append((customer_id[inside], signup_day[inside], np.zeros(inside.sum(), dtype=np.int64), np.round(first_charge, 2), signup_price[inside]))
+    cancelled = churn_day <= last_day
+    events.append((customer_id[cancelled], churn_day[cancelled], np.full(cancelled.sum(), 3), np.zeros(cancelled.sum()), price[cancelled]))
+
+    ev_customer, ev_day, ev_type, ev_amount, ev_price = (np.concatenate(parts) for parts in zip(*events, strict=True))
+    order = np.lexsort((ev_type, ev_customer, ev_day))
+    subscription_events = pd.DataFrame(
+        {
+            "event_id": np.arange(1, len(order) + 1, dtype=np.int64),
+            "customer_id": ev_customer[order],
+            "event_date": _to_timestamps(ev_day[order]),
+            "event_type": pd.Series(np.array(EVENT_TYPES)[ev_type[order]], dtype="str"),
+            "amount": ev_amount[order].astype(float),
+            "monthly_price": ev_price[order].astype(float),
+        }
+    )
+
+    who = np.concatenate([w for w, _ in usage_parts]) if usage_parts else np.array([], dtype=np.int64)
+    day = np.concatenate([d for _, d in usage_parts]) if usage_parts else np.array([], dtype=np.int64)
+    order = np.lexsort((customer_id[who], day))
+    who, day = who[order], day[order]
+    # Engaged customers also stay longer (engagement here is the final state, a mild signal).
+    minutes = np.round(rng.lognormal(2.8 + 0.1 * engagement[who], 0.6), 1)
+    usage_events = pd.DataFrame(
+        {
+            "session_id": np.arange(1, len(who) + 1, dtype=np.int64),
+            "customer_id": customer_id[who],
+            "session_date": _to_timestamps(day),
+            "minutes": minutes,
+        }
+    )
+
+    customers = pd.DataFrame(
+        {
+            "customer_id": customer_id,
+            "signup_date": _to_timestamps(signup_day),
+            "segment": pd.Series(np.array(SEGMENTS)[segment], dtype="str"),
+            "region": pd.Series(np.array(REGIONS)[region], dtype="str"),
+            "acquisition_channel": pd.Series(np.array(ACQUISITION_CHANNELS)[channel], dtype="str"),
+            "plan": pd.Series(np.array(PLANS)[plan], dtype="str"),
+            "monthly_price": signup_price,
+        }
+    )
+    t_customer, t_month, t_prob, t_churned = (np.concatenate(parts) for parts in zip(*truth_parts, strict=True))
+    churn_truth = pd.DataFrame(
+        {
+            "customer_id": t_customer,
+            "month_start": _to_timestamps(t_month),
+            "churn_probability": t_prob,
+            "churned": t_churned,
+        }
+    )
+    p_customer, p_month, p_engagement, p_segment, p_days = (np.concatenate(parts) for parts in zip(*panel_parts, strict=True))
+    customer_months = pd.DataFrame(
+        {
+            "customer_id": p_customer,
+            "month_start": _to_timestamps(p_month),
+            "engagement": p_engagement,
+            "segment": pd.Series(np.array(SEGMENTS)[p_segment], dtype="str"),
+            "active_days": p_days,
+        }
+    )
+    return CustomersOutput(customers, subscription_events, usage_events, churn_truth, customer_months)

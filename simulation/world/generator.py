@@ -1,0 +1,66 @@
+"""Compose the departments into one world: raw tables plus the ground truth behind them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from simulation.world.config import WorldConfig
+from simulation.world.context import Calendar, WorldContext, department_rng
+from simulation.world.customers import generate_customers
+from simulation.world.marketing import generate_marketing
+from simulation.world.regimes import regime_truth, sample_regime_path
+
+
+@dataclass
+class World:
+    """A generated business: what its systems recorded, and what was really true."""
+
+    config: WorldConfig
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    truth: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def total_rows(self) -> int:
+        return sum(len(frame) for frame in self.tables.values())
+
+
+def generate_world(cfg: WorldConfig) -> World:
+    """Generate every department of the business. Same config, identical frames."""
+    calendar = Calendar.from_config(cfg)
+    regimes = sample_regime_path(calendar.n_months, department_rng(cfg, "regimes"))
+    ctx = WorldContext(cfg=cfg, calendar=calendar, regime_by_month=regimes)
+    world = World(config=cfg)
+    world.truth["market_regimes"] = regime_truth(calendar.month_starts, regimes)
+
+    daily_acquisitions = cfg.n_customers * (1 - cfg.initial_base_share) / calendar.n_days
+    marketing = generate_marketing(ctx, department_rng(cfg, "marketing"), daily_acquisitions)
+    world.tables["marketing_spend"] = marketing.spend
+    world.truth["marketing_channels"] = marketing.truth
+
+    customers = generate_customers(ctx, department_rng(cfg, "customers"), marketing)
+    world.tables["customers"] = customers.customers
+    world.tables["subscription_events"] = customers.subscription_events
+    world.tables["usage_events"] = customers.usage_events
+    world.truth["customer_churn"] = customers.churn_truth
+    ctx.customers = customers.customers
+    ctx.customer_months = customers.customer_months
+
+    # Further departments (demand, operations, support, HR, supply chain, sentiment) plug in here:
+    # each reads `ctx`, draws from its own `department_rng` stream and adds tables and truth.
+    for department in DEPARTMENTS:
+        output = department(ctx)
+        world.tables.update(output.tables)
+        world.truth.update(output.truth)
+    return world
+
+
+@dataclass
+class DepartmentOutput:
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    truth: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+# Department generators beyond customers and marketing, in generation order.
+DEPARTMENTS: list = []
