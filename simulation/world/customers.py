@@ -45,8 +45,8 @@ ANNUAL_SHARE = np.array([0.15, 0.25, 0.35])
 ENGAGEMENT_MEAN = np.array([-0.3, 0.0, 0.3])
 ENGAGEMENT_PERSISTENCE = 0.8
 ENGAGEMENT_INNOVATION_SD = 0.5
-SESSIONS_LOG_MEAN = 1.6  # exp(1.6) ~ 5 sessions a month at average engagement
-SESSIONS_ENGAGEMENT_SLOPE = 0.6
+SESSIONS_LOG_MEAN = 2.3  # exp(2.3) ~ 10 sessions a month at average engagement
+SESSIONS_ENGAGEMENT_SLOPE = 0.9
 CHURN_INTERCEPT = -3.0
 CHURN_ENGAGEMENT = -1.3
 CHURN_LOG_TENURE = -0.25
@@ -119,7 +119,7 @@ def generate_customers(
 
     price_events = [(int(_epoch_days(np.array([e.start]))[0]), e.magnitude) for e in cfg.drift_events("price_change")]
     events: list[tuple[np.ndarray, ...]] = []
-    usage_parts: list[tuple[np.ndarray, np.ndarray]] = []
+    usage_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     truth_parts: list[tuple[np.ndarray, ...]] = []
     panel_parts: list[tuple[np.ndarray, ...]] = []
 
@@ -170,7 +170,7 @@ def generate_customers(
             sessions = rng.poisson(rate)
             who = np.repeat(idx, sessions)
             day = np.repeat(lo, sessions) + (rng.random(sessions.sum()) * np.repeat(span, sessions)).astype(np.int64)
-            usage_parts.append((who, day))
+            usage_parts.append((who, day, np.repeat(engagement[idx], sessions)))
             panel_parts.append((customer_id[idx], np.full(len(idx), m0), engagement[idx], segment[idx], span))
 
         # 4. Billing: monthly plans on the signup day of month, annual plans once a year.
@@ -203,12 +203,11 @@ def generate_customers(
         }
     )
 
-    who = np.concatenate([w for w, _ in usage_parts]) if usage_parts else np.array([], dtype=np.int64)
-    day = np.concatenate([d for _, d in usage_parts]) if usage_parts else np.array([], dtype=np.int64)
+    who, day, session_engagement = (np.concatenate(parts) for parts in zip(*usage_parts, strict=True))
     order = np.lexsort((customer_id[who], day))
-    who, day = who[order], day[order]
-    # Engaged customers also stay longer (engagement here is the final state, a mild signal).
-    minutes = np.round(rng.lognormal(2.8 + 0.1 * engagement[who], 0.6), 1)
+    who, day, session_engagement = who[order], day[order], session_engagement[order]
+    # Engaged customers also stay longer in a session.
+    minutes = np.round(rng.lognormal(2.8 + 0.3 * session_engagement, 0.5), 1)
     usage_events = pd.DataFrame(
         {
             "session_id": np.arange(1, len(who) + 1, dtype=np.int64),
