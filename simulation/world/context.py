@@ -69,3 +69,11 @@ class WorldContext:
     # engagement (latent), segment. Support and sentiment make tickets and surveys from it.
     customer_months: pd.DataFrame = field(default_factory=pd.DataFrame)
     customers: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+@dataclass
+class DepartmentOutput:
+    """What one department adds to the world: raw tables and the ground truth behind them."""
+
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    truth: dict[str, pd.DataFrame] = field(default_factory=dict)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from simulation.world import demand, hr, operations, sentiment, supply_chain, support
 from simulation.world.config import WorldConfig
-from simulation.world.context import Calendar, WorldContext, department_rng
+from simulation.world.context import Calendar, DepartmentOutput, WorldContext, department_rng
 from simulation.world.customers import generate_customers
 from simulation.world.marketing import generate_marketing
 from simulation.world.regimes import regime_truth, sample_regime_path
@@ -56,11 +58,12 @@ def generate_world(cfg: WorldConfig) -> World:
     return world
 
 
-@dataclass
-class DepartmentOutput:
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    truth: dict[str, pd.DataFrame] = field(default_factory=dict)
-
-
 # Department generators beyond customers and marketing, in generation order.
-DEPARTMENTS: list = []
+DEPARTMENTS: list[Callable[[WorldContext], DepartmentOutput]] = [
+    demand.generate,
+    hr.generate,
+    operations.generate,
+    support.generate,
+    supply_chain.generate,
+    sentiment.generate,
+]
