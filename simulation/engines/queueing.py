@@ -122,6 +122,17 @@ def _fifo_station_waits(
     return waits
 
 
+def fifo_waits_at_arrival_times(
+    arrival_times: np.ndarray, service_times: np.ndarray, n_servers: int
+) -> np.ndarray:
+    """Queue wait of every customer given sorted absolute arrival times (FIFO, c servers)."""
+    return _fifo_station_waits(
+        np.asarray(arrival_times, dtype=float),
+        np.asarray(service_times, dtype=float),
+        int(n_servers),
+    )
+
+
 def simulate_fifo_station(
     interarrival_times: np.ndarray, service_times: np.ndarray, n_servers: int
 ) -> np.ndarray:
