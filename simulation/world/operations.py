@@ -154,6 +154,10 @@ def generate(ctx: WorldContext) -> DepartmentOutput:
             "queued_at": pd.Series(r_queued[order].astype("datetime64[s]")),
             "started_at": pd.Series(r_started[order].astype("datetime64[s]")),
             "ended_at": pd.Series(r_ended[order].astype("datetime64[s]")),
+            # Attempts are recorded when they end, so they land in the partition of that day.
+            "ended_date": pd.Series(
+                (r_ended[order] // 86_400).astype("datetime64[D]").astype("datetime64[s]")
+            ),
             "outcome": pd.Series(np.array(OUTCOMES)[r_outcome[order]], dtype="str"),
             "handled_by": r_staff[order],
         }

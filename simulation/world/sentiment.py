@@ -38,7 +38,9 @@ def generate(ctx: WorldContext) -> DepartmentOutput:
     cal = ctx.calendar
     panel = ctx.customer_months
     engagement = panel["engagement"].to_numpy()
-    segment = pd.Categorical(panel["segment"], categories=SEGMENTS).codes.astype(np.int64)
+    segment = np.zeros(len(panel), dtype=np.int64)
+    for code, name in enumerate(SEGMENTS):  # three vectorised comparisons beat a categorical
+        segment[(panel["segment"] == name).to_numpy()] = code
     active_days = panel["active_days"].to_numpy().astype(np.int64)
     month_start = _epoch_days(panel["month_start"].to_numpy())
     panel_month = np.searchsorted(_epoch_days(cal.month_starts), month_start)

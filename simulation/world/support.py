@@ -97,7 +97,9 @@ def generate(ctx: WorldContext) -> DepartmentOutput:
     first_day, last_day = _epoch_days(cal.days[[0, -1]])
     panel = ctx.customer_months
     engagement = panel["engagement"].to_numpy()
-    segment = pd.Categorical(panel["segment"], categories=SEGMENTS).codes.astype(np.int64)
+    segment = np.zeros(len(panel), dtype=np.int64)
+    for code, name in enumerate(SEGMENTS):  # three vectorised comparisons beat a categorical
+        segment[(panel["segment"] == name).to_numpy()] = code
     span_start, active_days = _customer_month_spans(ctx)
     panel_month = np.searchsorted(
         _epoch_days(cal.month_starts), _epoch_days(panel["month_start"].to_numpy())
@@ -168,6 +170,7 @@ def generate(ctx: WorldContext) -> DepartmentOutput:
         {
             "ticket_id": np.arange(1, n + 1, dtype=np.int64),
             "customer_id": panel["customer_id"].to_numpy()[row][order],
+            "opened_date": pd.Series(day[order].astype("datetime64[D]").astype("datetime64[s]")),
             "opened_at": pd.Series(opened_seconds[order].astype("datetime64[s]")),
             "priority": pd.Series(np.array(PRIORITIES)[priority[order]], dtype="str"),
             "channel": pd.Series(np.array(SUPPORT_CHANNELS)[channel[order]], dtype="str"),
