@@ -1,0 +1,107 @@
+"""Each injected drift shifts what it should from its onset on, and nothing before it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from simulation.world.generator import World
+from tests.unit.world.conftest import DRIFT_ONSET
+
+ONSET = pd.Timestamp(DRIFT_ONSET)
+
+
+def _stage_minutes(world: World) -> pd.DataFrame:
+    runs = world.tables["onboarding_stage_runs"]
+    return runs.assign(
+        duration=(runs["ended_at"] - runs["started_at"]).dt.total_seconds() / 60,
+        after=runs["started_at"] >= ONSET,
+    )
+
+
+def test_process_slowdown_lengthens_only_the_target_stage_after_onset(
+    tiny_world: World, drifted_worlds: dict[str, World]
+) -> None:
+    drifted_world = drifted_worlds["process_slowdown"]
+    base = _stage_minutes(tiny_world).groupby(["stage", "after"])["duration"].mean()
+    slow = _stage_minutes(drifted_world).groupby(["stage", "after"])["duration"].mean()
+    ratio = slow / base
+    assert ratio[("identity_verification", True)] == pytest.approx(1.5, rel=0.02)
+    assert ratio[("identity_verification", False)] == pytest.approx(1.0)
+    for stage in ("application_review", "account_setup"):
+        assert ratio[(stage, True)] == pytest.approx(1.0)
+    truth = drifted_world.truth["process_stage_truth"].set_index("stage")
+    assert truth.loc["identity_verification", "slowdown_start"] == ONSET
+    assert truth.loc["identity_verification", "slowdown_factor"] == pytest.approx(1.5)
+
+
+def test_process_slowdown_leaves_runs_before_onset_untouched(
+    tiny_world: World, drifted_worlds: dict[str, World]
+) -> None:
+    drifted_world = drifted_worlds["process_slowdown"]
+
+    def before(world: World) -> pd.DataFrame:
+        runs = world.tables["onboarding_stage_runs"]
+        return runs[runs["ended_at"] < ONSET].reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(before(drifted_world), before(tiny_world))
+
+
+def test_supplier_disruption_raises_the_disrupted_share_after_onset(
+    tiny_world: World, drifted_worlds: dict[str, World]
+) -> None:
+    drifted_world = drifted_worlds["supplier_disruption"]
+
+    def share(world: World) -> pd.Series:
+        orders = world.tables["purchase_orders"]
+        return orders.groupby(orders["order_date"] >= ONSET)["disrupted"].mean()
+
+    base, hit = share(tiny_world), share(drifted_world)
+    assert hit[True] >= 0.45 > base[True]
+    assert hit[False] == base[False]
+    windows = drifted_world.truth["supplier_disruption_windows"]
+    drift_windows = windows[windows["kind"] == "drift"]
+    assert len(drift_windows) == len(drifted_world.tables["suppliers"])
+    assert (drift_windows["start_date"] == ONSET).all()
+
+
+def test_supplier_disruption_leaves_orders_before_onset_untouched(
+    tiny_world: World, drifted_worlds: dict[str, World]
+) -> None:
+    drifted_world = drifted_worlds["supplier_disruption"]
+
+    def before(world: World) -> pd.DataFrame:
+        orders = world.tables["purchase_orders"]
+        return orders[orders["order_date"] < ONSET].reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(before(drifted_world), before(tiny_world))
+
+
+def test_price_change_raises_churn_probability_after_onset(
+    tiny_world: World, drifted_worlds: dict[str, World]
+) -> None:
+    drifted_world = drifted_worlds["price_change"]
+
+    def mean_churn(world: World) -> pd.Series:
+        truth = world.truth["customer_churn"]
+        return truth.groupby(truth["month_start"] > ONSET)["churn_probability"].mean()
+
+    base, hit = mean_churn(tiny_world), mean_churn(drifted_world)
+    assert hit[False] == pytest.approx(base[False])
+    assert hit[True] > 1.2 * base[True]
+
+
+def test_channel_mix_shifts_spend_to_the_target_channel_after_onset(
+    tiny_world: World, drifted_worlds: dict[str, World]
+) -> None:
+    drifted_world = drifted_worlds["channel_mix"]
+
+    def social_share(world: World) -> pd.Series:
+        spend = world.tables["marketing_spend"]
+        after = spend["date"] >= ONSET
+        social = spend["spend"].where(spend["channel"] == "social", 0.0)
+        return social.groupby(after).sum() / spend["spend"].groupby(after).sum()
+
+    base, hit = social_share(tiny_world), social_share(drifted_world)
+    assert hit[False] == pytest.approx(base[False])
+    assert hit[True] > 1.5 * base[True]
