@@ -132,13 +132,17 @@ def parent_keys_from_warehouse(
 ) -> dict[str, pd.Series]:
     """The valid keys of every table ``contract`` references, read from ``raw``.
 
-    Returns ``{"customers.customer_id": Series, ...}`` for ``split_rows``/``load_frame``.
+    Returns ``{"customers.customer_id": Series, ...}`` for ``split_rows``/``load_frame``
+    (a self-reference is left out until its table exists).
     Raises IngestionError when a parent table has not been loaded yet: checking against
     an empty parent would quarantine every row.
     """
     keys: dict[str, pd.Series] = {}
     for foreign_key in contract.foreign_keys:
         if not table_exists(con, "raw", foreign_key.ref_table):
+            if foreign_key.ref_table == contract.name:
+                # A self-reference's first load: the input's own keys are its parents.
+                continue
             raise IngestionError(
                 f"parent table raw.{foreign_key.ref_table} does not exist yet; load "
                 f"{foreign_key.ref_table} before {contract.name}",

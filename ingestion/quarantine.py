@@ -323,7 +323,8 @@ def _coerce_datetime(
     stamps = stamps.astype("datetime64[us]")
     is_wrong = ~is_null & stamps.isna().to_numpy(dtype=bool)
     if date_only:
-        has_time = (stamps != stamps.dt.normalize()).fillna(False).to_numpy(dtype=bool)
+        # NaT != NaT is True, so missing values must be excluded explicitly.
+        has_time = (stamps.notna() & (stamps != stamps.dt.normalize())).to_numpy(dtype=bool)
         is_wrong |= has_time
     return stamps.where(~is_wrong), is_null, is_wrong
 
@@ -389,21 +390,33 @@ def _foreign_key_problems(
     valid: Mapping[str, np.ndarray],
     parent_keys: Mapping[str, pd.Series] | None,
 ) -> list[_Problem]:
+    """Rows whose reference has no parent.
+
+    A self-reference (a supplier supplying another supplier) may also point at a key
+    delivered in the same input, so the input's own keys count as parents too; its entry
+    in ``parent_keys`` (the keys already loaded) is then optional.
+    """
     if parent_keys is None:
         return []
     problems: list[_Problem] = []
     for foreign_key in contract.foreign_keys:
         reference = f"{foreign_key.ref_table}.{foreign_key.ref_column}"
-        if reference not in parent_keys:
+        is_self_reference = foreign_key.ref_table == contract.name
+        if reference not in parent_keys and not is_self_reference:
             raise ValueError(
                 f"parent_keys has no {reference!r}, which {contract.name}.{foreign_key.column} "
                 f"references; pass parent_keys_from_warehouse(con, contract) or parent_keys=None "
                 f"to skip referential checks"
             )
         child = contract.column(foreign_key.column)
+        candidates = [pd.Series(parent_keys.get(reference, pd.Series(dtype="object")))]
+        if is_self_reference:
+            own_keys = typed[foreign_key.ref_column]
+            candidates.append(own_keys[valid[foreign_key.ref_column]])
         # Read parent keys with the child's type so that 12, "12" and 12.0 all match.
-        parents, _, _, _ = coerce_values(
-            child, pd.Series(parent_keys[reference]).reset_index(drop=True)
+        parents = pd.concat(
+            [coerce_values(child, keys.reset_index(drop=True))[0] for keys in candidates],
+            ignore_index=True,
         )
         present = typed[child.name].isin(parents.dropna()).fillna(False).to_numpy(dtype=bool)
         problems.append(

@@ -137,6 +137,8 @@ def build_suite(
     if parent_keys is not None:
         for foreign_key in contract.foreign_keys:
             reference = f"{foreign_key.ref_table}.{foreign_key.ref_column}"
+            if reference not in parent_keys and foreign_key.ref_table == contract.name:
+                continue  # validate_table adds a self-reference's keys from the frame
             if reference not in parent_keys:
                 raise ValueError(
                     f"parent_keys has no {reference!r}, which {contract.name}."
@@ -169,7 +171,21 @@ def validate_table(
     parent_keys: Mapping[str, pd.Series] | None = None,
     as_of: dt.date | None = None,
 ) -> SuiteResult:
-    """Run the contract's suite on ``frame`` (typed, e.g. a raw table read from DuckDB)."""
+    """Run the contract's suite on ``frame`` (typed, e.g. a raw table read from DuckDB).
+
+    A self-reference (``suppliers.supplies_to``) may point at any key in ``frame`` as well
+    as at the given parent keys.
+    """
+    if parent_keys is not None:
+        parent_keys = dict(parent_keys)
+        for foreign_key in contract.foreign_keys:
+            if foreign_key.ref_table == contract.name and foreign_key.ref_column in frame:
+                reference = f"{foreign_key.ref_table}.{foreign_key.ref_column}"
+                own_keys = frame[foreign_key.ref_column]
+                known = parent_keys.get(reference)
+                parent_keys[reference] = (
+                    own_keys if known is None else pd.concat([known, own_keys], ignore_index=True)
+                )
     suite = build_suite(contract, parent_keys, as_of=as_of)
     context = _validation_context()
     with context.lock:

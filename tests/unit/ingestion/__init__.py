@@ -31,6 +31,14 @@ def customer_keys() -> dict[str, pd.Series]:
     return {"customers.customer_id": tiny_table("customers")["customer_id"]}
 
 
+def world_parent_keys(contract: TableContract) -> dict[str, pd.Series]:
+    """Every key ``contract`` references, from the tiny world's parent tables."""
+    return {
+        f"{key.ref_table}.{key.ref_column}": tiny_table(key.ref_table)[key.ref_column]
+        for key in contract.foreign_keys
+    }
+
+
 def write_landing_csv(landing_root: Path, table: str, name: str, frame: pd.DataFrame) -> Path:
     """Write ``frame`` as a user would drop it: UTF-8 CSV with a header, no index."""
     folder = landing_root / table

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import ingestion.load
-from ingestion.contracts import CONTRACTS
+from ingestion.contracts import ALL_CONTRACTS, CONTRACTS
 from ingestion.errors import IngestionError
 from ingestion.load import content_hash, load_frame, parent_keys_from_warehouse
 from ingestion.warehouse import SCHEMAS, connect, table_exists
@@ -257,3 +257,32 @@ def test_partition_arguments_are_checked(warehouse):
             source="generator",
             partition="March",
         )
+
+
+def test_the_whole_tiny_world_loads_parents_first_without_quarantine(warehouse):
+    for contract in ALL_CONTRACTS:
+        frame = tiny_table(contract.name)
+        keys = parent_keys_from_warehouse(warehouse, contract)
+
+        result = load_frame(warehouse, contract, frame, source="generator", parent_keys=keys)
+
+        assert (result.loaded_rows, result.reasons) == (len(frame), {}), contract.name
+        assert_reconciled(warehouse, contract, result)
+
+
+def test_a_self_reference_may_point_into_the_same_input_but_not_nowhere(warehouse):
+    suppliers = tiny_table("suppliers")
+    tier_two = suppliers.index[suppliers["supplies_to"].notna()][0]
+    suppliers.loc[tier_two, "supplies_to"] = "SUP-NOWHERE"
+    contract = CONTRACTS["suppliers"]
+
+    result = load_frame(
+        warehouse,
+        contract,
+        suppliers,
+        source="generator",
+        parent_keys=parent_keys_from_warehouse(warehouse, contract),
+    )
+
+    assert result.reasons == {"orphan_foreign_key": 1}
+    assert result.loaded_rows == len(suppliers) - 1

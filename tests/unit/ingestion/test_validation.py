@@ -11,7 +11,7 @@ import pytest
 from ingestion.contracts import ALL_CONTRACTS, CONTRACTS
 from ingestion.quarantine import split_rows
 from ingestion.validation import SuiteResult, build_suite, validate_table
-from tests.unit.ingestion import TINY, customer_keys, tiny_table
+from tests.unit.ingestion import TINY, customer_keys, tiny_table, world_parent_keys
 
 CUSTOMERS = CONTRACTS["customers"]
 MARKETING_SPEND = CONTRACTS["marketing_spend"]
@@ -24,7 +24,7 @@ def failed_names(result: SuiteResult) -> set[tuple[str, str | None]]:
 @pytest.mark.parametrize("contract", ALL_CONTRACTS, ids=lambda contract: contract.name)
 def test_suite_passes_on_the_tiny_world(contract):
     frame = tiny_table(contract.name)
-    parent_keys = customer_keys() if contract.foreign_keys else None
+    parent_keys = world_parent_keys(contract) if contract.foreign_keys else None
 
     as_generated = validate_table(contract, frame, parent_keys=parent_keys, as_of=TINY.end)
     as_loaded = validate_table(
