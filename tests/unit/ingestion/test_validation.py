@@ -71,9 +71,16 @@ def test_wrong_dtype_orphans_and_stale_data_are_named():
 
     assert {
         ("expect_column_values_to_be_in_type_list", "amount"),
-        ("expect_column_values_to_be_in_set", "customer_id"),
+        ("expect_column_values_to_be_null", "customer_id"),
         ("expect_column_max_to_be_between", "event_date"),
     } <= failed_names(result)
+    orphans = next(o for o in result.failed if o.check == "referential_integrity")
+    assert (orphans.column, orphans.unexpected_count, orphans.observed) == (
+        "customer_id",
+        1,
+        "e.g. 999999",
+    )
+    assert {o.check for o in result.failed} >= {"type", "referential_integrity", "freshness"}
     assert all(
         outcome.column in {"amount", "customer_id", "event_date"} for outcome in result.failed
     )
