@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import multiprocessing
+import multiprocessing.pool
 import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
@@ -87,6 +88,16 @@ def _concatenate(batch_results: list[list[np.ndarray]]) -> np.ndarray:
     return np.concatenate(parts, axis=0)
 
 
+def _import_ray() -> Any:
+    """Import ray, first applying our local defaults (ray reads some flags at import)."""
+    if not os.environ.get("RAY_ADDRESS"):
+        for name, value in _LOCAL_RAY_ENV_DEFAULTS.items():
+            os.environ.setdefault(name, value)
+    import ray
+
+    return ray
+
+
 def ensure_ray(num_cpus: int | None = None, temp_dir: str | None = None) -> None:
     """Start a local Ray once, or connect to the cluster named by ``RAY_ADDRESS``.
 
@@ -96,16 +107,13 @@ def ensure_ray(num_cpus: int | None = None, temp_dir: str | None = None) -> None
     ``temp_dir`` keeps its session files out of the shared ``/tmp/ray``. Never runs
     ``ray stop``: that would kill every Ray instance on the machine.
     """
-    import ray
-
+    ray = _import_ray()
     if ray.is_initialized():
         return
     address = os.environ.get("RAY_ADDRESS")
     if address:
         ray.init(address=address, log_to_driver=False)
         return
-    for name, value in _LOCAL_RAY_ENV_DEFAULTS.items():
-        os.environ.setdefault(name, value)
     init_kwargs: dict[str, Any] = {
         "address": "local",
         "num_cpus": num_cpus or os.cpu_count(),
@@ -121,7 +129,7 @@ def ensure_ray(num_cpus: int | None = None, temp_dir: str | None = None) -> None
 @contextlib.contextmanager
 def ray_session(num_cpus: int | None = None, temp_dir: str | None = None) -> Iterator[None]:
     """Ray for the duration of a block; shuts it down only if this block started it."""
-    import ray
+    ray = _import_ray()
 
     started_here = not ray.is_initialized()
     ensure_ray(num_cpus=num_cpus, temp_dir=temp_dir)
@@ -134,9 +142,7 @@ def ray_session(num_cpus: int | None = None, temp_dir: str | None = None) -> Ite
 
 @functools.cache
 def _remote_chunk_batch() -> Any:
-    import ray
-
-    return ray.remote(_run_chunk_batch_remote)
+    return _import_ray().remote(_run_chunk_batch_remote)
 
 
 def _run_chunk_batch_remote(
@@ -187,8 +193,7 @@ def run_chunked(
     if not use_ray:
         return _concatenate([_run_chunk_batch(task, batch, shared) for batch in batches])
 
-    import ray
-
+    ray = _import_ray()
     ensure_ray()
     names = list(shared)
     refs = [ray.put(shared[name]) for name in names]
@@ -203,16 +208,21 @@ def run_chunked_on_pool(
     chunk_size: int,
     seed: int,
     *,
-    processes: int,
+    processes: int = 2,
     shared: Mapping[str, Any] | None = None,
     chunks_per_task: int = 1,
+    pool: multiprocessing.pool.Pool | None = None,
 ) -> np.ndarray:
     """Same contract and output as :func:`run_chunked`, on ``multiprocessing.Pool``.
 
-    Exists as the peer that Ray is benchmarked against; pipelines should use Ray.
+    Exists as the peer that Ray is benchmarked against; pipelines should use Ray. Pass a
+    running ``pool`` to reuse warm workers; otherwise a pool of ``processes`` is started
+    and closed around the call.
     """
     batches = _batches(seed, n_total, chunk_size, chunks_per_task)
     worker = functools.partial(_run_chunk_batch, task, shared=dict(shared or {}))
+    if pool is not None:
+        return _concatenate(pool.map(worker, batches, chunksize=1))
     # fork would copy a driver that may hold Ray or numba threads; spawn is the safe default.
-    with multiprocessing.get_context("spawn").Pool(processes) as pool:
-        return _concatenate(pool.map(worker, batches))
+    with multiprocessing.get_context("spawn").Pool(processes) as new_pool:
+        return _concatenate(new_pool.map(worker, batches, chunksize=1))
