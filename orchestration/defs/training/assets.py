@@ -1,0 +1,84 @@
+"""The churn model: trained on the feature mart, tracked and registered in MLflow."""
+
+import subprocess
+
+import dagster as dg
+from pydantic import Field
+
+from ml.churn import ChurnTrainingConfig as ChurnKnobs
+from ml.churn import train_churn_model
+from ml.tracking import log_churn_training, run_link
+from orchestration.metadata import table_preview
+from orchestration.paths import REPO_ROOT
+from orchestration.resources import MlflowResource, WarehouseResource
+from orchestration.warehouse_reads import (
+    CHURN_FEATURES_ASSET,
+    churn_features,
+    data_lineage,
+    true_churn,
+)
+
+
+class ChurnTrainingConfig(dg.Config):
+    """Launchpad knobs of the churn model (see ml.churn.ChurnTrainingConfig)."""
+
+    holdout_months: int = Field(default=2, description="Newest labelled months held out.")
+    n_estimators: int = Field(default=300, description="Boosting rounds.")
+    learning_rate: float = Field(default=0.03, description="LightGBM learning rate.")
+    seed: int = Field(default=0, description="Seed of LightGBM's sampling.")
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"  # not a git checkout (e.g. an installed wheel)
+
+
+@dg.asset(
+    deps=[CHURN_FEATURES_ASSET, "world_ground_truth"],
+    group_name="training",
+    kinds={"lightgbm", "mlflow"},
+    pool="warehouse",
+)
+def churn_model(
+    context: dg.AssetExecutionContext,
+    config: ChurnTrainingConfig,
+    warehouse: WarehouseResource,
+    mlflow: MlflowResource,
+) -> dg.MaterializeResult:
+    """LightGBM churn classifier (with a logistic baseline), registered as `churn_lgbm@challenger`.
+
+    The first version also becomes `champion`.
+    """
+    with warehouse.connect(read_only=True) as con:
+        features = churn_features(con)
+        truth = true_churn(con)
+        lineage = data_lineage(con)
+    knobs = ChurnKnobs(**config.model_dump())
+    result = train_churn_model(features, knobs, truth)
+    tags = lineage | {
+        "git_commit": git_commit(),
+        "dagster_run_id": context.run_id,
+    }
+    registered = log_churn_training(mlflow.settings, result, knobs, tags)
+    metrics = result.metrics()
+    link = run_link(mlflow.ui_url, registered.experiment_id, registered.run_id)
+    return dg.MaterializeResult(
+        metadata={
+            "mlflow_run": dg.MetadataValue.url(link),
+            "mlflow_run_id": registered.run_id,
+            "registered_model": f"{registered.name} v{registered.version}",
+            "aliases": ", ".join(registered.aliases),
+            "roc_auc": metrics["roc_auc"],
+            "baseline_roc_auc": metrics["baseline_roc_auc"],
+            "oracle_auc_gap": metrics.get("oracle_auc_gap", float("nan")),
+            "train_rows": result.train_rows,
+            "holdout_rows": result.evaluation.n_rows,
+            "feature_importance": dg.MetadataValue.md(
+                table_preview(result.feature_importance().reset_index(), rows=10)
+            ),
+        }
+    )

@@ -1,0 +1,79 @@
+"""Reads of warehouse tables that several assets share."""
+
+from __future__ import annotations
+
+import hashlib
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+CHURN_FEATURES_TABLE = "features.customer_month_churn_features"
+CHURN_FEATURES_ASSET = dg.AssetKey(["features", "customer_month_churn_features"])
+
+
+def churn_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute(
+        f"select * from {CHURN_FEATURES_TABLE} order by month_start, customer_id"
+    ).df()
+
+
+def true_churn(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
+    """The world's true churn probabilities, or None when the data did not come from the generator."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'truth' and table_name = 'customer_churn'"
+    ).fetchone()[0]
+    return con.execute("select * from truth.customer_churn").df() if exists else None
+
+
+def replace_results_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """Replace results.<table> with `frame` in one transaction."""
+    con.execute("create schema if not exists results")
+    con.begin()
+    try:
+        con.register("results_frame", frame)
+        con.execute(f'create or replace table results."{table}" as select * from results_frame')
+        con.unregister("results_frame")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
+def append_results_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """Append `frame` to results.<table> (created on first use) in one transaction."""
+    con.execute("create schema if not exists results")
+    con.begin()
+    try:
+        con.register("results_frame", frame)
+        con.execute(
+            f'create table if not exists results."{table}" as select * from results_frame limit 0'
+        )
+        con.execute(f'insert into results."{table}" by name select * from results_frame')
+        con.unregister("results_frame")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
+def data_lineage(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """A short version of the raw data (hash of the latest load of every table and partition)
+    and the world's seed when the data came from the generator."""
+    rows = con.execute(
+        """
+        select "table", coalesce("partition", ''), content_hash, source
+        from ops.load_log
+        qualify row_number() over (partition by "table", "partition" order by loaded_at desc) = 1
+        order by 1, 2
+        """
+    ).fetchall()
+    digest = hashlib.sha256("|".join(f"{t}/{p}:{h}" for t, p, h, _ in rows).encode()).hexdigest()[
+        :16
+    ]
+    seeds = {
+        source.removeprefix("generator:seed=")
+        for *_, source in rows
+        if source.startswith("generator:seed=")
+    }
+    return {"data_version": digest, "world_seed": seeds.pop() if len(seeds) == 1 else "n/a"}
