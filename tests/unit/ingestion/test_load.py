@@ -209,12 +209,31 @@ def test_a_crash_during_the_first_load_leaves_no_table(warehouse, monkeypatch):
     assert count_rows(warehouse, "raw.customers") == len(tiny_table("customers"))
 
 
+# A small marketing frame built the same way here and in a fresh interpreter (which
+# imports only pandas and the loader, not the world generator, to stay fast).
+MARKETING_FRAME_SOURCE = """
+import pandas as pd
+marketing_frame = pd.DataFrame({
+    "date": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-01-02"]),
+    "channel": ["search", "social", "search"],
+    "spend": [10.5, 20.25, 11.0],
+    "impressions": [1000, 2000, 1100],
+    "clicks": [10, 20, 11],
+    "conversions": [1, 2, 1],
+})
+"""
+
+
 def test_content_hash_is_stable_across_processes_and_sensitive_to_values():
-    marketing = tiny_table("marketing_spend")
+    namespace: dict[str, object] = {}
+    exec(MARKETING_FRAME_SOURCE, namespace)
+    marketing = namespace["marketing_frame"]
+    assert isinstance(marketing, pd.DataFrame)
     script = (
-        "from ingestion.contracts import CONTRACTS; from ingestion.load import content_hash; "
-        "from tests.unit.ingestion import tiny_table; "
-        "print(content_hash(CONTRACTS['marketing_spend'], tiny_table('marketing_spend')))"
+        MARKETING_FRAME_SOURCE
+        + "from ingestion.contracts.marketing import MARKETING_SPEND\n"
+        + "from ingestion.load import content_hash\n"
+        + "print(content_hash(MARKETING_SPEND, marketing_frame))\n"
     )
     other_process = subprocess.run(
         [sys.executable, "-c", script],
@@ -228,6 +247,8 @@ def test_content_hash_is_stable_across_processes_and_sensitive_to_values():
     changed = marketing.copy()
     changed.loc[0, "spend"] += 0.01
     assert content_hash(MARKETING_SPEND, changed) != other_process
+    reordered = marketing.iloc[::-1].reset_index(drop=True)
+    assert content_hash(MARKETING_SPEND, reordered) != other_process
 
 
 def test_parent_keys_need_the_parent_loaded_first(warehouse):

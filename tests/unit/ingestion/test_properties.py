@@ -87,7 +87,7 @@ def in_memory_warehouse() -> duckdb.DuckDBPyConnection:
 
 
 @settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
