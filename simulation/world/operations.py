@@ -149,7 +149,8 @@ def generate(ctx: WorldContext) -> DepartmentOutput:
             "run_id": np.arange(1, len(order) + 1, dtype=np.int64),
             "case_id": r_case[order].astype(np.int64) + 1,
             "customer_id": case_customer[r_case[order]],
-            "stage": pd.Series(np.array(STAGES)[r_stage[order]], dtype="str"),
+            # Labels via an object array: several times faster than numpy unicode into "str".
+            "stage": pd.Series(np.array(STAGES, dtype=object)[r_stage[order]], dtype="str"),
             "attempt": r_attempt[order].astype(np.int64),
             "queued_at": pd.Series(r_queued[order].astype("datetime64[s]")),
             "started_at": pd.Series(r_started[order].astype("datetime64[s]")),
@@ -158,7 +159,7 @@ def generate(ctx: WorldContext) -> DepartmentOutput:
             "ended_date": pd.Series(
                 (r_ended[order] // 86_400).astype("datetime64[D]").astype("datetime64[s]")
             ),
-            "outcome": pd.Series(np.array(OUTCOMES)[r_outcome[order]], dtype="str"),
+            "outcome": pd.Series(np.array(OUTCOMES, dtype=object)[r_outcome[order]], dtype="str"),
             "handled_by": r_staff[order],
         }
     )

@@ -76,7 +76,10 @@ def generate(ctx: WorldContext) -> DepartmentOutput:
                 response_day[order].astype("datetime64[D]").astype("datetime64[s]")
             ),
             "score": score[order],
-            "channel": pd.Series(np.array(SURVEY_CHANNELS)[channel[order]], dtype="str"),
+            # Labels via an object array: several times faster than numpy unicode into "str".
+            "channel": pd.Series(
+                np.array(SURVEY_CHANNELS, dtype=object)[channel[order]], dtype="str"
+            ),
         }
     )
 

@@ -172,8 +172,11 @@ def generate(ctx: WorldContext) -> DepartmentOutput:
             "customer_id": panel["customer_id"].to_numpy()[row][order],
             "opened_date": pd.Series(day[order].astype("datetime64[D]").astype("datetime64[s]")),
             "opened_at": pd.Series(opened_seconds[order].astype("datetime64[s]")),
-            "priority": pd.Series(np.array(PRIORITIES)[priority[order]], dtype="str"),
-            "channel": pd.Series(np.array(SUPPORT_CHANNELS)[channel[order]], dtype="str"),
+            # Labels via an object array: several times faster than numpy unicode into "str".
+            "priority": pd.Series(np.array(PRIORITIES, dtype=object)[priority[order]], dtype="str"),
+            "channel": pd.Series(
+                np.array(SUPPORT_CHANNELS, dtype=object)[channel[order]], dtype="str"
+            ),
             "agent_id": agent_id[order],
             "wait_minutes": np.round(wait_minutes[order], 2),
             "handle_minutes": np.round(handle_minutes[order], 2),
