@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from simulation.world.generator import World
+from simulation.world.config import DriftEvent, WorldConfig
+from simulation.world.generator import World, generate_world
 from tests.unit.world.conftest import DRIFT_ONSET
 
 ONSET = pd.Timestamp(DRIFT_ONSET)
@@ -105,3 +106,28 @@ def test_channel_mix_shifts_spend_to_the_target_channel_after_onset(
     base, hit = social_share(tiny_world), social_share(drifted_world)
     assert hit[False] == pytest.approx(base[False])
     assert hit[True] > 1.5 * base[True]
+
+
+def test_supplier_disruption_of_one_supplier_hits_only_its_orders(tiny_world: World) -> None:
+    event = DriftEvent(
+        kind="supplier_disruption", start=DRIFT_ONSET, magnitude=0.9, target="SUP-001"
+    )
+    world = generate_world(WorldConfig.tiny(drift=(event,)))
+    orders = world.tables["purchase_orders"]
+    after = orders["order_date"] >= ONSET
+    assert orders.loc[after & (orders["supplier_id"] == "SUP-001"), "disrupted"].mean() >= 0.8
+    truth = world.truth["supplier_truth"].set_index("supplier_id")["drift_disruption_probability"]
+    assert truth["SUP-001"] == 0.9 and truth.drop("SUP-001").isna().all()
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        DriftEvent(kind="process_slowdown", start=DRIFT_ONSET, magnitude=0.5, target="billing"),
+        DriftEvent(kind="supplier_disruption", start=DRIFT_ONSET, magnitude=0.5, target="ACME"),
+    ],
+    ids=["unknown stage", "unknown supplier"],
+)
+def test_drift_with_an_unknown_target_fails_naming_it(event: DriftEvent) -> None:
+    with pytest.raises(ValueError, match=str(event.target)):
+        generate_world(WorldConfig.tiny(drift=(event,)))
