@@ -66,6 +66,13 @@ def test_same_seed_gives_bit_identical_revenue_paths() -> None:
     )
 
 
+def test_revenue_paths_are_identical_for_any_thread_count() -> None:
+    model = three_segment_business()
+    one = simulate_revenue_paths(model, 30_000, 24, np.random.default_rng(6), threads=1)
+    two = simulate_revenue_paths(model, 30_000, 24, np.random.default_rng(6), threads=2)
+    assert np.array_equal(one, two)
+
+
 def test_mean_revenue_follows_expected_churn_decay_and_acquisition() -> None:
     # Large segment (normal approximation) loses 4 % a month; small segment (exact
     # inversion samplers) gains Poisson(2.5) a month and never churns.
