@@ -168,9 +168,11 @@ def generate_customers(
         if m1 > first_day:
             rate = np.exp(SESSIONS_LOG_MEAN + SESSIONS_ENGAGEMENT_SLOPE * engagement[idx]) * span / (m1 - m0)
             sessions = rng.poisson(rate)
-            who = np.repeat(idx, sessions)
-            day = np.repeat(lo, sessions) + (rng.random(sessions.sum()) * np.repeat(span, sessions)).astype(np.int64)
-            usage_parts.append((who, day, np.repeat(engagement[idx], sessions)))
+            # Keep only the day offset per session (int16): who and engagement are rebuilt from
+            # the per-customer arrays after the loop, which keeps 1M-customer worlds in memory.
+            offset = (rng.random(sessions.sum()) * np.repeat(span, sessions)).astype(np.int64)
+            offset += np.repeat(lo - m0, sessions)
+            usage_parts.append((idx.astype(np.int32), sessions, engagement[idx], m0, offset.astype(np.int16)))
             panel_parts.append((customer_id[idx], np.full(len(idx), m0), engagement[idx], segment[idx], span))
 
         # 4. Billing: monthly plans on the signup day of month, annual plans once a year.
@@ -203,18 +205,32 @@ def generate_customers(
         }
     )
 
-    who, day, session_engagement = (np.concatenate(parts) for parts in zip(*usage_parts, strict=True))
-    order = np.lexsort((customer_id[who], day))
-    who, day, session_engagement = who[order], day[order], session_engagement[order]
-    # Engaged customers also stay longer in a session.
-    minutes = np.round(rng.lognormal(2.8 + 0.3 * session_engagement, 0.5), 1)
+    # Usage, month by month into preallocated columns. Months cover disjoint, increasing days and
+    # `who` is ascending within a month, so a stable sort on the day offset inside each month
+    # gives the (day, customer) order of the whole table without one huge lexsort. Minutes are
+    # drawn month by month in that order: the same draws as one call over the sorted table.
+    n_sessions = sum(len(part[4]) for part in usage_parts)
+    session_customer = np.empty(n_sessions, dtype=np.int64)
+    session_day = np.empty(n_sessions, dtype="datetime64[s]")
+    minutes = np.empty(n_sessions)
+    at = 0
+    for idx_m, sessions_m, engagement_m, m0, offset in usage_parts:  # one step per month
+        order = np.argsort(offset, kind="stable")
+        end = at + len(offset)
+        who = np.repeat(idx_m, sessions_m)[order]
+        session_customer[at:end] = customer_id[who]
+        session_day[at:end] = (m0 + offset[order].astype(np.int64)).astype("datetime64[D]")
+        # Engaged customers also stay longer in a session.
+        minutes[at:end] = np.round(rng.lognormal(2.8 + 0.3 * np.repeat(engagement_m, sessions_m)[order], 0.5), 1)
+        at = end
     usage_events = pd.DataFrame(
         {
-            "session_id": np.arange(1, len(who) + 1, dtype=np.int64),
-            "customer_id": customer_id[who],
-            "session_date": _to_timestamps(day),
+            "session_id": np.arange(1, n_sessions + 1, dtype=np.int64),
+            "customer_id": session_customer,
+            "session_date": pd.Series(session_day, copy=False),
             "minutes": minutes,
-        }
+        },
+        copy=False,
     )
 
     customers = pd.DataFrame(
