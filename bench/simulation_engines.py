@@ -170,9 +170,9 @@ def bench_queue() -> dict[str, float]:
 
 
 def bench_process() -> dict[str, float]:
-    workflow, n_items = customer_onboarding(), 8_000_000
+    workflow, n_items = customer_onboarding(), 4_000_000
     seconds = best_seconds(
-        lambda: simulate_touch_times(workflow, n_items, np.random.default_rng(3)), repeats=3
+        lambda: simulate_touch_times(workflow, n_items, np.random.default_rng(3)), repeats=6
     )
     return {"process_mc.iterations_per_s": n_items / seconds}
 
@@ -180,7 +180,7 @@ def bench_process() -> dict[str, float]:
 def bench_finance() -> dict[str, float]:
     model = subscription_business()
     seconds = best_seconds(
-        lambda: simulate_revenue_paths(model, 100_000, 24, np.random.default_rng(4)), repeats=5
+        lambda: simulate_revenue_paths(model, 100_000, 24, np.random.default_rng(4)), repeats=8
     )
     return {"finance.100k_x_24.seconds": seconds}
 
