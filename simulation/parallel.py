@@ -99,8 +99,12 @@ def _import_ray() -> Any:
     return ray
 
 
-def ensure_ray(num_cpus: int | None = None, temp_dir: str | None = None) -> None:
+def ensure_ray(num_cpus: int | None = None, temp_dir: str | None = None) -> bool:
     """Start a local Ray once, or connect to the cluster named by ``RAY_ADDRESS``.
+
+    Returns True if this call started (or connected) Ray, so the caller knows it owns the
+    shutdown. Call it before importing ray yourself: ray reads some of the local
+    defaults set here when it is first imported.
 
     Does nothing when Ray is already initialised in this process (for example by the
     tests' ``ray_local`` fixture or a Dagster resource). A local Ray gets ``num_cpus``
@@ -110,11 +114,11 @@ def ensure_ray(num_cpus: int | None = None, temp_dir: str | None = None) -> None
     """
     ray = _import_ray()
     if ray.is_initialized():
-        return
+        return False
     address = os.environ.get("RAY_ADDRESS")
     if address:
         ray.init(address=address, log_to_driver=False)
-        return
+        return True
     init_kwargs: dict[str, Any] = {
         "address": "local",
         "num_cpus": num_cpus or os.cpu_count(),
@@ -125,20 +129,18 @@ def ensure_ray(num_cpus: int | None = None, temp_dir: str | None = None) -> None
     if temp_dir is not None:
         init_kwargs["_temp_dir"] = temp_dir
     ray.init(**init_kwargs)
+    return True
 
 
 @contextlib.contextmanager
 def ray_session(num_cpus: int | None = None, temp_dir: str | None = None) -> Iterator[None]:
     """Ray for the duration of a block; shuts it down only if this block started it."""
-    ray = _import_ray()
-
-    started_here = not ray.is_initialized()
-    ensure_ray(num_cpus=num_cpus, temp_dir=temp_dir)
+    started_here = ensure_ray(num_cpus=num_cpus, temp_dir=temp_dir)
     try:
         yield
     finally:
         if started_here:
-            ray.shutdown()
+            _import_ray().shutdown()
 
 
 @functools.cache
