@@ -9,7 +9,9 @@ import pytest
 from ml.churn import CATEGORICAL_FEATURES, LABEL, NUMERIC_FEATURES
 
 
-def synthetic_customer_months(n_customers: int = 1500, n_months: int = 8, seed: int = 3) -> pd.DataFrame:
+def synthetic_customer_months(
+    n_customers: int = 1500, n_months: int = 8, seed: int = 3
+) -> pd.DataFrame:
     """Churn is driven by sessions_30d (low usage churns), as in the world generator."""
     rng = np.random.default_rng(seed)
     months = pd.date_range("2025-01-01", periods=n_months, freq="MS")
@@ -27,7 +29,9 @@ def synthetic_customer_months(n_customers: int = 1500, n_months: int = 8, seed: 
     frame["segment"] = pd.Series(rng.choice(["basic", "standard", "premium"], n), dtype="str")
     frame["region"] = pd.Series(rng.choice(["north", "south", "east", "west"], n), dtype="str")
     frame["plan"] = pd.Series(rng.choice(["monthly", "annual"], n), dtype="str")
-    frame["acquisition_channel"] = pd.Series(rng.choice(["search", "social", "organic"], n), dtype="str")
+    frame["acquisition_channel"] = pd.Series(
+        rng.choice(["search", "social", "organic"], n), dtype="str"
+    )
     true_probability = 1 / (1 + np.exp(-(-3.0 - 1.2 * engagement)))
     frame[LABEL] = rng.random(n) < true_probability
     frame["true_probability"] = true_probability

@@ -21,7 +21,9 @@ def test_unlabelled_rows_are_never_trained_or_evaluated_on(customer_months):
     newest = frame["month_start"] == frame["month_start"].max()
     frame.loc[newest, LABEL] = None
     train, holdout = time_split(frame, holdout_months=1)
-    assert frame.loc[newest, "month_start"].iloc[0] not in set(holdout["month_start"]) | set(train["month_start"])
+    assert frame.loc[newest, "month_start"].iloc[0] not in set(holdout["month_start"]) | set(
+        train["month_start"]
+    )
 
 
 def test_split_refuses_too_few_months(customer_months):
@@ -53,8 +55,12 @@ def test_missing_truth_rows_are_an_error_not_a_silent_gap(customer_months, true_
 
 
 def test_same_seed_trains_identical_models(customer_months):
-    first = train_churn_model(customer_months, FAST).holdout["predicted_churn_probability"].to_numpy()
-    second = train_churn_model(customer_months, FAST).holdout["predicted_churn_probability"].to_numpy()
+    first = (
+        train_churn_model(customer_months, FAST).holdout["predicted_churn_probability"].to_numpy()
+    )
+    second = (
+        train_churn_model(customer_months, FAST).holdout["predicted_churn_probability"].to_numpy()
+    )
     np.testing.assert_array_equal(first, second)
 
 

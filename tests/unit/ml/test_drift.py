@@ -13,7 +13,9 @@ def frames(shift: float, seed: int = 0, n: int = 3000) -> tuple[pd.DataFrame, pd
             {
                 "sessions_30d": rng.normal(10 + mu, 3, n),
                 "monthly_price": rng.normal(50, 5, n),
-                "segment": pd.Series(np.where(rng.random(n) < p_premium, "premium", "basic"), dtype="str"),
+                "segment": pd.Series(
+                    np.where(rng.random(n) < p_premium, "premium", "basic"), dtype="str"
+                ),
             }
         )
 
@@ -22,7 +24,9 @@ def frames(shift: float, seed: int = 0, n: int = 3000) -> tuple[pd.DataFrame, pd
 
 def test_shifted_features_drift_and_stable_ones_do_not():
     reference, current = frames(shift=3.0)
-    result = detect_drift(reference, current, ["sessions_30d", "monthly_price"], ["segment"], DriftRule())
+    result = detect_drift(
+        reference, current, ["sessions_30d", "monthly_price"], ["segment"], DriftRule()
+    )
     drifted = dict(zip(result.columns["column_name"], result.columns["drifted"], strict=True))
     assert drifted == {"sessions_30d": True, "monthly_price": False, "segment": True}
     assert result.share_drifted == pytest.approx(2 / 3)
@@ -31,15 +35,21 @@ def test_shifted_features_drift_and_stable_ones_do_not():
 
 def test_same_distribution_does_not_drift():
     reference, current = frames(shift=0.0)
-    result = detect_drift(reference, current, ["sessions_30d", "monthly_price"], ["segment"], DriftRule())
+    result = detect_drift(
+        reference, current, ["sessions_30d", "monthly_price"], ["segment"], DriftRule()
+    )
     assert not result.columns["drifted"].any()
     assert not result.dataset_drifted
 
 
 def test_the_rule_not_evidentlys_default_decides():
     reference, current = frames(shift=0.6)
-    strict = detect_drift(reference, current, ["sessions_30d"], [], DriftRule(numeric_threshold=0.01))
-    lenient = detect_drift(reference, current, ["sessions_30d"], [], DriftRule(numeric_threshold=0.5))
+    strict = detect_drift(
+        reference, current, ["sessions_30d"], [], DriftRule(numeric_threshold=0.01)
+    )
+    lenient = detect_drift(
+        reference, current, ["sessions_30d"], [], DriftRule(numeric_threshold=0.5)
+    )
     assert strict.dataset_drifted and not lenient.dataset_drifted
     assert strict.columns["threshold"].iloc[0] == 0.01
 

@@ -35,13 +35,26 @@ def test_first_version_is_champion_and_challenger_later_ones_only_challenger(set
 
 
 def test_run_has_comparable_metrics_tags_and_artifacts(settings, trained):
-    registered = log_churn_training(settings, trained, FAST, {"world_seed": "7", "data_version": "abc"})
+    registered = log_churn_training(
+        settings, trained, FAST, {"world_seed": "7", "data_version": "abc"}
+    )
     run = mlflow.MlflowClient(settings.tracking_uri).get_run(registered.run_id)
-    assert {"roc_auc", "pr_auc", "brier", "baseline_roc_auc", "oracle_auc_gap"} <= set(run.data.metrics)
+    assert {"roc_auc", "pr_auc", "brier", "baseline_roc_auc", "oracle_auc_gap"} <= set(
+        run.data.metrics
+    )
     assert run.data.tags["world_seed"] == "7"
     assert run.data.tags["data_version"] == "abc"
-    artifacts = {a.path for a in mlflow.MlflowClient(settings.tracking_uri).list_artifacts(registered.run_id, "reports")}
-    assert {"reports/model_card.md", "reports/calibration.png", "reports/feature_importance.png"} <= artifacts
+    artifacts = {
+        a.path
+        for a in mlflow.MlflowClient(settings.tracking_uri).list_artifacts(
+            registered.run_id, "reports"
+        )
+    }
+    assert {
+        "reports/model_card.md",
+        "reports/calibration.png",
+        "reports/feature_importance.png",
+    } <= artifacts
     # Artifacts live under the state folder, never in ./mlruns.
     assert run.info.artifact_uri.startswith(settings.artifact_root)
 
@@ -51,7 +64,9 @@ def test_champion_loads_by_alias_and_scores_like_the_trained_model(settings, tra
     model, version = load_model_by_alias(settings, CHURN_MODEL_NAME, CHAMPION)
     holdout = trained.holdout
     assert version == "1"
-    assert model.predict_proba(holdout)[:, 1] == pytest.approx(holdout["predicted_churn_probability"].to_numpy())
+    assert model.predict_proba(holdout)[:, 1] == pytest.approx(
+        holdout["predicted_churn_probability"].to_numpy()
+    )
 
 
 def test_missing_alias_says_what_to_do(settings):
