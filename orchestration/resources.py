@@ -57,16 +57,14 @@ class RayResource(dg.ConfigurableResource):
     _started_here: bool = PrivateAttr(default=False)
 
     def ensure_started(self) -> None:
-        import ray
-
+        # Ray is imported inside ensure_ray, after it sets the local defaults it needs.
         from simulation.parallel import ensure_ray
 
-        if ray.is_initialized():
-            return
         if self.temp_dir and not os.environ.get("RAY_ADDRESS"):
             Path(self.temp_dir).mkdir(parents=True, exist_ok=True)
-        ensure_ray(num_cpus=self.num_cpus, temp_dir=self.temp_dir)
-        self._started_here = True
+        self._started_here = (
+            ensure_ray(num_cpus=self.num_cpus, temp_dir=self.temp_dir) or self._started_here
+        )
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._started_here:
