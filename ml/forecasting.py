@@ -69,7 +69,7 @@ class ForecastConfig(BaseModel):
     min_train_size: int | None = Field(
         default=None,
         ge=2,
-        description="Shortest training window of a fold. None: 8 seasons for daily, 12 months.",
+        description="Shortest training window of a fold. None: 8 seasons daily, 18 months.",
     )
     lightgbm_window: int | None = Field(
         default=None, ge=1, description="Lags the LightGBM reduction sees. None: 2 seasons."
@@ -79,6 +79,11 @@ class ForecastConfig(BaseModel):
         default=6,
         ge=2,
         description="Refits ConformalIntervals uses to collect the LightGBM residuals.",
+    )
+    ets_model: str = Field(
+        default="ZZA",
+        description="statsforecast ETS spec (error, trend, season); additive seasons fit twice "
+        "as fast as 'ZZZ' and suit demand whose weekly swing is a small share of the level.",
     )
     n_jobs: int = Field(default=1, ge=1, description="Processes over series (joblib, loky).")
     seed: int = Field(default=0, ge=0, description="Seed of LightGBM and the conformal sample.")
@@ -109,7 +114,8 @@ class ForecastConfig(BaseModel):
     def min_train(self) -> int:
         if self.min_train_size is not None:
             return self.min_train_size
-        return 8 * self.period if self.frequency == "D" else 12
+        # Monthly: a season plus six months, so seasonal naive has residuals for its intervals.
+        return 8 * self.period if self.frequency == "D" else self.period + 6
 
     @property
     def candidates(self) -> tuple[ModelName, ...]:
@@ -271,7 +277,7 @@ def forecast_series(
     forecasts = pd.concat([outcome.forecast for outcome in outcomes], ignore_index=True)
     history = pd.concat(
         [
-            pd.DataFrame({"series_id": sid, "date": y.index, "value": y.to_numpy()})
+            pd.DataFrame({"series_id": sid, "date": _timestamps(y.index), "value": y.to_numpy()})
             for sid, y in panel.items()
         ],
         ignore_index=True,
@@ -301,7 +307,7 @@ def make_forecaster(name: ModelName, config: ForecastConfig, n_train: int) -> An
         if name == "ets":
             # The statsforecast backend: sktime's statsmodels AutoETS cannot simulate intervals
             # for multiplicative models with statsmodels 0.15 (sktime#10968).
-            return StatsForecastAutoETS(season_length=period)
+            return StatsForecastAutoETS(season_length=period, model=config.ets_model)
         if name == "arima":
             # Small seasonal orders keep the stepwise search well under a second per fit.
             return StatsForecastAutoARIMA(sp=period, max_p=3, max_q=3, max_P=1, max_Q=1)
@@ -388,8 +394,19 @@ def _validated_panel(series: pd.DataFrame, config: ForecastConfig) -> dict[str, 
                 f"{needed} (longest horizon {config.scored_horizons[-1]} + minimum training "
                 f"window {config.min_train}); shorten the horizons or supply more history"
             )
+        if config.frequency == "MS":
+            # sktime's seasonal naive cannot turn month-start timestamps into periods
+            # (pandas 3 MonthBegin has no period code), so monthly series use a PeriodIndex.
+            regular.index = regular.index.to_period("M")
         panel[str(series_id)] = regular
     return panel
+
+
+def _timestamps(index: pd.Index) -> pd.DatetimeIndex:
+    """Dates of a daily DatetimeIndex or a monthly PeriodIndex (month starts)."""
+    if isinstance(index, pd.PeriodIndex):
+        return index.to_timestamp(how="start").as_unit("us")
+    return pd.DatetimeIndex(index)
 
 
 def _truth_by_series(truth: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -476,7 +493,7 @@ def _cross_validate(
         parts["mean"].append(mean)
         parts["scale"].append(np.full(reach, scale if scale > 0 else np.nan))
         if truth is not None:
-            window = truth.reindex(y.index[n_train : n_train + reach])
+            window = truth.reindex(_timestamps(y.index[n_train : n_train + reach]))
             parts["expected"].append(window["expected"].to_numpy(dtype=float))
             parts["noise_sd"].append(window["noise_sd"].to_numpy(dtype=float))
         for coverage in COVERAGES:
@@ -550,7 +567,8 @@ def _forecast_one(
 
     longest = config.scored_horizons[-1]
     mean, lower, upper, model = _fit_predict(chosen, config, y, longest)  # type: ignore[arg-type]
-    future = pd.date_range(y.index[-1], periods=longest + 1, freq=config.frequency)[1:]
+    last = _timestamps(y.index)[-1]
+    future = pd.date_range(last, periods=longest + 1, freq=config.frequency)[1:]
     forecast = pd.DataFrame(
         {
             "series_id": series_id,
