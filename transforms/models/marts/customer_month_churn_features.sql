@@ -1,5 +1,7 @@
 -- Churn features per customer and month, point-in-time correct: every feature of a row
--- uses only data dated on or before that row's month_end; the label uses the next month.
+-- uses only data dated on or before that row's month_end (timestamps: before the midnight
+-- after it); the label uses the next month.
+-- Usage windows come from int_customer_month_usage (see there why it fans sessions out).
 with
 
 customer_months as (
@@ -14,61 +16,56 @@ subscription_events as (
     select * from {{ ref('stg_subscription_events') }}
 ),
 
-usage_events as (
-    select * from {{ ref('stg_usage_events') }}
+customer_month_usage as (
+    select * from {{ ref('int_customer_month_usage') }}
 ),
 
-usage_daily as (
+support_tickets as (
+    select * from {{ ref('stg_support_tickets') }}
+),
+
+nps_responses as (
+    select * from {{ ref('stg_nps_responses') }}
+),
+
+as_of as (
     select
         customer_id,
-        session_date,
-        count(*) as sessions,
-        sum(session_minutes) as minutes
-    from usage_events
-    group by customer_id, session_date
+        month_start,
+        month_end,
+        -- Timestamps strictly before this instant are known at the end of month_end.
+        cast(month_end + 1 as timestamp) as known_before
+    from customer_months
 ),
 
-usage_windows as (
-    select
-        customer_months.customer_id,
-        customer_months.month_start,
-        coalesce(sum(usage_daily.sessions) filter (
-            where usage_daily.session_date > customer_months.month_end - 7
-        ), 0) as sessions_7d,
-        coalesce(sum(usage_daily.sessions) filter (
-            where usage_daily.session_date > customer_months.month_end - 30
-        ), 0) as sessions_30d,
-        coalesce(sum(usage_daily.sessions) filter (
-            where usage_daily.session_date <= customer_months.month_end - 30
-            and usage_daily.session_date > customer_months.month_end - 60
-        ), 0) as sessions_prev_30d,
-        coalesce(sum(usage_daily.sessions), 0) as sessions_90d,
-        coalesce(sum(usage_daily.minutes) filter (
-            where usage_daily.session_date > customer_months.month_end - 30
-        ), 0) as minutes_30d,
-        coalesce(sum(usage_daily.minutes), 0) as minutes_90d,
-        max(usage_daily.session_date) as last_session_date
-    from customer_months
-    left join usage_daily
-        on
-            customer_months.customer_id = usage_daily.customer_id
-            and usage_daily.session_date <= customer_months.month_end
-            and usage_daily.session_date > customer_months.month_end - 90
-    group by customer_months.customer_id, customer_months.month_start
+month_offsets as (
+    select unnest([0, 1, 2, 3]) as months_ahead
 ),
 
-charges_90d as (
+charges_by_month_end as (
+    -- Same fan-out as int_customer_month_usage: a charge counts towards the month ends of
+    -- its own month and the three after it.
     select
-        customer_months.customer_id,
-        customer_months.month_start,
-        sum(subscription_events.amount_charged) as amount_charged_90d
-    from customer_months
-    inner join subscription_events
-        on
-            customer_months.customer_id = subscription_events.customer_id
-            and subscription_events.event_date <= customer_months.month_end
-            and subscription_events.event_date > customer_months.month_end - 90
-    group by customer_months.customer_id, customer_months.month_start
+        subscription_events.customer_id,
+        cast(
+            last_day(subscription_events.event_date + to_months(month_offsets.months_ahead))
+            as date
+        ) as month_end,
+        sum(subscription_events.amount_charged) filter (
+            where cast(
+                last_day(subscription_events.event_date + to_months(month_offsets.months_ahead))
+                as date
+            ) - subscription_events.event_date < 30
+        ) as amount_charged_30d,
+        sum(subscription_events.amount_charged) filter (
+            where cast(
+                last_day(subscription_events.event_date + to_months(month_offsets.months_ahead))
+                as date
+            ) - subscription_events.event_date < 90
+        ) as amount_charged_90d
+    from subscription_events
+    cross join month_offsets
+    group by all
 ),
 
 price_history as (
@@ -79,16 +76,96 @@ price_history as (
     from subscription_events
 ),
 
-price_at_month_end as (
+prices_as_of as (
     select
-        customer_months.customer_id,
-        customer_months.month_start,
-        price_history.monthly_price
-    from customer_months
-    asof left join price_history
+        as_of.customer_id,
+        as_of.month_start,
+        price_now.monthly_price as monthly_price_now,
+        price_90d_ago.monthly_price as monthly_price_90d_ago
+    from as_of
+    asof left join price_history as price_now
         on
-            customer_months.customer_id = price_history.customer_id
-            and customer_months.month_end >= price_history.event_date
+            as_of.customer_id = price_now.customer_id
+            and as_of.month_end >= price_now.event_date
+    asof left join price_history as price_90d_ago
+        on
+            as_of.customer_id = price_90d_ago.customer_id
+            and as_of.month_end - 90 >= price_90d_ago.event_date
+),
+
+price_changes as (
+    select
+        as_of.customer_id,
+        as_of.month_start,
+        count(*) as price_changes_to_date,
+        count(*) filter (
+            where subscription_events.event_date > as_of.month_end - 90
+        ) as price_changes_90d
+    from as_of
+    inner join subscription_events
+        on
+            as_of.customer_id = subscription_events.customer_id
+            and as_of.month_end >= subscription_events.event_date
+    where subscription_events.event_type = 'price_change'
+    group by as_of.customer_id, as_of.month_start
+),
+
+ticket_windows as (
+    select
+        as_of.customer_id,
+        as_of.month_start,
+        count(*) filter (
+            where support_tickets.opened_date > as_of.month_end - 30
+        ) as tickets_30d,
+        count(*) as tickets_90d,
+        count(*) filter (where support_tickets.is_escalated) as escalated_tickets_90d,
+        avg(support_tickets.wait_minutes) filter (
+            where
+            support_tickets.opened_date > as_of.month_end - 30
+            and support_tickets.picked_up_at < as_of.known_before
+        ) as mean_ticket_wait_minutes_30d,
+        avg(support_tickets.wait_minutes) filter (
+            where support_tickets.picked_up_at < as_of.known_before
+        ) as mean_ticket_wait_minutes_90d,
+        avg(support_tickets.satisfaction) filter (
+            where support_tickets.resolved_at < as_of.known_before
+        ) as mean_ticket_satisfaction_90d
+    from as_of
+    inner join support_tickets
+        on
+            as_of.customer_id = support_tickets.customer_id
+            and as_of.month_end >= support_tickets.opened_date
+            and as_of.month_end - 90 < support_tickets.opened_date
+    group by as_of.customer_id, as_of.month_start
+),
+
+nps_ranked as (
+    select
+        as_of.customer_id,
+        as_of.month_start,
+        nps_responses.response_date,
+        nps_responses.nps_score,
+        row_number() over (
+            partition by as_of.customer_id, as_of.month_start
+            order by nps_responses.response_date desc, nps_responses.response_id desc
+        ) as recency_rank
+    from as_of
+    inner join nps_responses
+        on
+            as_of.customer_id = nps_responses.customer_id
+            and as_of.month_end >= nps_responses.response_date
+),
+
+nps_latest as (
+    select
+        customer_id,
+        month_start,
+        max(nps_score) filter (where recency_rank = 1) as latest_nps_score,
+        max(response_date) filter (where recency_rank = 1) as latest_nps_date,
+        max(nps_score) filter (where recency_rank = 2) as previous_nps_score
+    from nps_ranked
+    where recency_rank <= 2
+    group by customer_id, month_start
 ),
 
 final as (
@@ -107,35 +184,76 @@ final as (
             as tenure_months,
         least(date_diff('day', customer_months.data_first_day, customer_months.month_end) + 1, 90)
             as observed_days_90d,
-        coalesce(price_at_month_end.monthly_price, customers.signup_monthly_price) as monthly_price,
-        coalesce(price_at_month_end.monthly_price, customers.signup_monthly_price)
+        coalesce(prices_as_of.monthly_price_now, customers.signup_monthly_price) as monthly_price,
+        coalesce(prices_as_of.monthly_price_now, customers.signup_monthly_price)
         / customers.signup_monthly_price - 1 as price_change_pct,
-        usage_windows.sessions_7d,
-        usage_windows.sessions_30d,
-        usage_windows.sessions_prev_30d,
-        usage_windows.sessions_90d,
-        usage_windows.sessions_30d - usage_windows.sessions_prev_30d as sessions_trend_30d,
-        usage_windows.minutes_30d,
-        usage_windows.minutes_90d,
-        coalesce(
-            date_diff('day', usage_windows.last_session_date, customer_months.month_end), 90
-        ) as days_since_last_session,
-        coalesce(charges_90d.amount_charged_90d, 0) as amount_charged_90d,
-        customer_months.churned_next_month
+        cast(coalesce(customer_month_usage.sessions_7d, 0) as hugeint) as sessions_7d,
+        cast(coalesce(customer_month_usage.sessions_30d, 0) as hugeint) as sessions_30d,
+        cast(coalesce(customer_month_usage.sessions_prev_30d, 0) as hugeint) as sessions_prev_30d,
+        cast(coalesce(customer_month_usage.sessions_90d, 0) as hugeint) as sessions_90d,
+        cast(
+            coalesce(customer_month_usage.sessions_30d, 0)
+            - coalesce(customer_month_usage.sessions_prev_30d, 0)
+            as hugeint
+        ) as sessions_trend_30d,
+        coalesce(customer_month_usage.minutes_30d, 0) as minutes_30d,
+        coalesce(customer_month_usage.minutes_90d, 0) as minutes_90d,
+        least(coalesce(customer_month_usage.days_since_last_session, 90), 90)
+            as days_since_last_session,
+        coalesce(charges_by_month_end.amount_charged_90d, 0) as amount_charged_90d,
+        customer_months.churned_next_month,
+        -- Added for issue #4; the columns above keep their names and meaning.
+        coalesce(customer_month_usage.minutes_7d, 0) as minutes_7d,
+        coalesce(charges_by_month_end.amount_charged_30d, 0) as amount_charged_30d,
+        coalesce(customer_month_usage.sessions_this_month, 0) as sessions_this_month,
+        coalesce(customer_month_usage.sessions_month_lag_1, 0) as sessions_month_lag_1,
+        coalesce(customer_month_usage.sessions_month_lag_2, 0) as sessions_month_lag_2,
+        coalesce(customer_month_usage.minutes_month_lag_1, 0) as minutes_month_lag_1,
+        coalesce(customer_month_usage.minutes_month_lag_2, 0) as minutes_month_lag_2,
+        coalesce(prices_as_of.monthly_price_90d_ago, customers.signup_monthly_price)
+            as monthly_price_90d_ago,
+        coalesce(prices_as_of.monthly_price_now, customers.signup_monthly_price)
+        / coalesce(prices_as_of.monthly_price_90d_ago, customers.signup_monthly_price)
+        - 1 as price_change_pct_90d,
+        coalesce(price_changes.price_changes_to_date, 0) as price_changes_to_date,
+        coalesce(price_changes.price_changes_90d, 0) as price_changes_90d,
+        coalesce(ticket_windows.tickets_30d, 0) as tickets_30d,
+        coalesce(ticket_windows.tickets_90d, 0) as tickets_90d,
+        coalesce(ticket_windows.escalated_tickets_90d, 0) as escalated_tickets_90d,
+        ticket_windows.mean_ticket_wait_minutes_30d,
+        ticket_windows.mean_ticket_wait_minutes_90d,
+        ticket_windows.mean_ticket_satisfaction_90d,
+        nps_latest.latest_nps_score,
+        nps_latest.previous_nps_score,
+        nps_latest.latest_nps_score - nps_latest.previous_nps_score as nps_trend,
+        date_diff('day', nps_latest.latest_nps_date, customer_months.month_end)
+            as days_since_latest_nps
     from customer_months
     inner join customers on customer_months.customer_id = customers.customer_id
-    left join usage_windows
+    left join customer_month_usage
         on
-            customer_months.customer_id = usage_windows.customer_id
-            and customer_months.month_start = usage_windows.month_start
-    left join charges_90d
+            customer_months.customer_id = customer_month_usage.customer_id
+            and customer_months.month_end = customer_month_usage.month_end
+    left join charges_by_month_end
         on
-            customer_months.customer_id = charges_90d.customer_id
-            and customer_months.month_start = charges_90d.month_start
-    left join price_at_month_end
+            customer_months.customer_id = charges_by_month_end.customer_id
+            and customer_months.month_end = charges_by_month_end.month_end
+    left join prices_as_of
         on
-            customer_months.customer_id = price_at_month_end.customer_id
-            and customer_months.month_start = price_at_month_end.month_start
+            customer_months.customer_id = prices_as_of.customer_id
+            and customer_months.month_start = prices_as_of.month_start
+    left join price_changes
+        on
+            customer_months.customer_id = price_changes.customer_id
+            and customer_months.month_start = price_changes.month_start
+    left join ticket_windows
+        on
+            customer_months.customer_id = ticket_windows.customer_id
+            and customer_months.month_start = ticket_windows.month_start
+    left join nps_latest
+        on
+            customer_months.customer_id = nps_latest.customer_id
+            and customer_months.month_start = nps_latest.month_start
 )
 
 select * from final
