@@ -8,7 +8,8 @@ and are quoted.
 What a load replaces (``replace``):
 
 * ``"partition"`` (default when ``partition`` is given): the rows whose partition column is
-  that day. Rows of other days in the input are quarantined (``outside_partition``).
+  that day, or falls in that ``(first, last)`` window of days (a single-run backfill). Rows
+  of other days in the input are quarantined (``outside_partition``).
 * ``"table"`` (default otherwise): the whole table. This is how the generator loads
   non-partitioned tables such as ``customers``.
 * ``"keys"``: the rows whose primary keys the input carries (an upsert). This is the mode for
@@ -35,7 +36,13 @@ import pandas as pd
 
 from ingestion.contracts.base import TableContract
 from ingestion.errors import IngestionError
-from ingestion.quarantine import RowSplit, partition_day, split_rows
+from ingestion.quarantine import (
+    PartitionSpec,
+    RowSplit,
+    partition_label,
+    partition_window,
+    split_rows,
+)
 from ingestion.warehouse import quote_identifier, raw_table_ddl, raw_table_name, table_exists
 
 ReplaceScope = Literal["partition", "table", "keys"]
@@ -164,7 +171,7 @@ def load_frame(
     frame: pd.DataFrame,
     *,
     source: str,
-    partition: str | dt.date | None = None,
+    partition: PartitionSpec | None = None,
     parent_keys: Mapping[str, pd.Series] | None = None,
     replace: ReplaceScope | None = None,
 ) -> LoadResult:
@@ -179,21 +186,21 @@ def load_frame(
     re-raises anything that fails inside the transaction after rolling it back.
     """
     scope = _replace_scope(contract, partition, replace)
-    day = partition_day(contract, partition) if partition is not None else None
+    window = partition_window(contract, partition) if partition is not None else None
     fingerprint = content_hash(contract, frame)
-    split = split_rows(contract, frame, source=source, parent_keys=parent_keys, partition=day)
+    split = split_rows(contract, frame, source=source, parent_keys=parent_keys, partition=window)
     load_id = uuid.uuid4().hex
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    partition_key = day.isoformat() if day else None
+    partition_key = partition_label(window) if window else None
 
     con.begin()
     try:
         _ensure_tables(con, contract)
-        replaced = _delete_replaced_rows(con, contract, split.good, scope, day)
+        replaced = _delete_replaced_rows(con, contract, split.good, scope, window)
         if scope == "partition":
             split = _quarantine_keys_loaded_elsewhere(con, contract, split, source)
         _insert_good_rows(con, contract, split.good)
-        _replace_quarantine(con, contract, split, scope, source, load_id, partition_key, loaded_at)
+        _replace_quarantine(con, contract, split, scope, source, load_id, window, loaded_at)
         result = LoadResult(
             table=contract.name,
             source=source,
@@ -261,15 +268,15 @@ def _delete_replaced_rows(
     contract: TableContract,
     good: pd.DataFrame,
     scope: ReplaceScope,
-    day: dt.date | None,
+    window: tuple[dt.date, dt.date] | None,
 ) -> int:
     table = raw_table_name(contract)
     if scope == "table":
         cursor = con.execute(f"delete from {table}")
     elif scope == "partition":
-        assert contract.partition_column is not None and day is not None
+        assert contract.partition_column is not None and window is not None
         column = quote_identifier(contract.partition_column)
-        cursor = con.execute(f"delete from {table} where {column} = ?", [day])
+        cursor = con.execute(f"delete from {table} where {column} between ? and ?", list(window))
     else:
         con.register(_GOOD_VIEW, good)
         matches = " and ".join(
@@ -363,15 +370,18 @@ def _replace_quarantine(
     scope: ReplaceScope,
     source: str,
     load_id: str,
-    partition_key: str | None,
+    window: tuple[dt.date, dt.date] | None,
     loaded_at: dt.datetime,
 ) -> None:
+    # Quarantined rows are filed under their own partition day (the window's first day when
+    # the day is unreadable), so reloading any day or window replaces exactly its rows.
     if scope == "table":
         con.execute(f'delete from {QUARANTINE_TABLE} where "table" = ?', [contract.name])
     elif scope == "partition":
+        assert window is not None
         con.execute(
-            f'delete from {QUARANTINE_TABLE} where "table" = ? and "partition" = ?',
-            [contract.name, partition_key],
+            f'delete from {QUARANTINE_TABLE} where "table" = ? and "partition" between ? and ?',
+            [contract.name, window[0].isoformat(), window[1].isoformat()],
         )
     else:
         con.execute(
@@ -385,9 +395,15 @@ def _replace_quarantine(
         f"insert into {QUARANTINE_TABLE} "
         '("table", load_id, "partition", source, source_row, column_name, reason_code, '
         "reason, raw_record, loaded_at) "
-        "select ?, ?, ?, source, source_row, column_name, reason_code, reason, raw_record, ? "
-        f"from {_QUARANTINE_VIEW}",
-        [contract.name, load_id, partition_key, loaded_at],
+        "select ?, ?, case when ? then coalesce(partition_day, ?) end, source, source_row, "
+        f"column_name, reason_code, reason, raw_record, ? from {_QUARANTINE_VIEW}",
+        [
+            contract.name,
+            load_id,
+            window is not None,
+            window[0].isoformat() if window else None,
+            loaded_at,
+        ],
     )
 
 

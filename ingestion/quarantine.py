@@ -40,6 +40,8 @@ QUARANTINE_COLUMNS: tuple[str, ...] = (
     "reason_code",
     "reason",
     "raw_record",
+    # The row's own partition day (YYYY-MM-DD), when the table has one and it is readable.
+    "partition_day",
 )
 
 REASON_CODES: tuple[str, ...] = (
@@ -110,7 +112,7 @@ def split_rows(
     *,
     source: str,
     parent_keys: Mapping[str, pd.Series] | None = None,
-    partition: str | dt.date | None = None,
+    partition: PartitionSpec | None = None,
 ) -> RowSplit:
     """Check every row of ``frame`` against ``contract`` and split good from quarantined.
 
@@ -118,7 +120,8 @@ def split_rows(
     generator); values are coerced per contract either way. ``_source_row`` is used as the
     row number when present, else the 1-based position. ``parent_keys`` maps
     ``"<ref_table>.<ref_column>"`` to the valid parent keys; when it is None, referential
-    checks are skipped. ``partition`` (a day) quarantines rows of other days.
+    checks are skipped. ``partition`` (a day, or a ``(first, last)`` window of days)
+    quarantines rows of other days.
 
     Raises IngestionError when a required column is missing altogether: that is a broken
     file, not a bad row, and nothing should load.
@@ -180,13 +183,30 @@ def split_rows(
             for column in contract.columns
         }
     ).reset_index(drop=True)
-    quarantined = _quarantine_frame(frame, problems, np.flatnonzero(is_bad), source, source_rows)
+    bad_positions = np.flatnonzero(is_bad)
+    quarantined = _quarantine_frame(frame, problems, bad_positions, source, source_rows)
+    quarantined["partition_day"] = _partition_days(contract, typed, valid, bad_positions)
     return RowSplit(
         good=good,
         quarantined=quarantined,
         input_rows=n_rows,
         good_source_rows=source_rows[good_positions],
     )
+
+
+def _partition_days(
+    contract: TableContract,
+    typed: Mapping[str, pd.Series],
+    valid: Mapping[str, np.ndarray],
+    positions: np.ndarray,
+) -> pd.Series:
+    """The partition day (YYYY-MM-DD) of each quarantined row, when it has a readable one."""
+    column = contract.partition_column
+    if column is None or len(positions) == 0:
+        return pd.Series(pd.NA, index=range(len(positions)), dtype="str")
+    days = typed[column].iloc[positions].reset_index(drop=True)
+    readable = pd.Series(valid[column][positions])
+    return days.dt.strftime("%Y-%m-%d").where(readable).astype("str")
 
 
 def _any(problems: list[_Problem], n_rows: int) -> np.ndarray:
@@ -434,24 +454,49 @@ def _partition_problems(
     contract: TableContract,
     typed: Mapping[str, pd.Series],
     valid: Mapping[str, np.ndarray],
-    partition: str | dt.date | None,
+    partition: PartitionSpec | None,
 ) -> list[_Problem]:
     if partition is None:
         return []
-    day = partition_day(contract, partition)
+    first, last = partition_window(contract, partition)
     column = contract.partition_column
     assert column is not None  # partition_day() refuses contracts without one
-    elsewhere = valid[column] & (typed[column] != pd.Timestamp(day)).fillna(True).to_numpy(
-        dtype=bool
-    )
+    days = typed[column]
+    inside = (days >= pd.Timestamp(first)) & (days < pd.Timestamp(last) + pd.Timedelta(days=1))
+    elsewhere = valid[column] & ~inside.fillna(False).to_numpy(dtype=bool)
+    label = partition_label((first, last))
     return [
         _Problem(
             "outside_partition",
             column,
             elsewhere,
-            _typed_message(typed[column], f"is outside the partition being loaded ({day})"),
+            _typed_message(days, f"is outside the partition being loaded ({label})"),
         )
     ]
+
+
+PartitionKey = str | dt.date
+# One day, or the first and last day of a window of daily partitions (a single-run backfill).
+PartitionSpec = PartitionKey | tuple[PartitionKey, PartitionKey]
+
+
+def partition_window(contract: TableContract, partition: PartitionSpec) -> tuple[dt.date, dt.date]:
+    """The first and last day a partition spec covers; a single day is a one-day window."""
+    if isinstance(partition, tuple):
+        first, last = (partition_day(contract, bound) for bound in partition)
+        if last < first:
+            raise ValueError(
+                f"partition window of table {contract.name!r} ends ({last}) before it starts ({first})"
+            )
+        return first, last
+    day = partition_day(contract, partition)
+    return day, day
+
+
+def partition_label(window: tuple[dt.date, dt.date]) -> str:
+    """`YYYY-MM-DD` for one day, `first..last` for a window (as in the load log)."""
+    first, last = window
+    return first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
 
 
 def partition_day(contract: TableContract, partition: str | dt.date) -> dt.date:

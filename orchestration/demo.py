@@ -96,6 +96,14 @@ def output_to_log(log_path: Path) -> Iterator[TextIO]:
             terminal.close()
 
 
+def partition_window_tags(first_day: str, last_day: str) -> dict[str, str]:
+    """Run tags that make one run cover a window of daily partitions (a single-run backfill)."""
+    return {
+        "dagster/asset_partition_range_start": first_day,
+        "dagster/asset_partition_range_end": last_day,
+    }
+
+
 def _default_environment(paths: StatePaths) -> None:
     """What the Makefile sets, for runs started without it."""
     os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT))
@@ -192,15 +200,20 @@ def main(argv: list[str] | None = None) -> int:
         job = definitions.resolve_job_def("twinops_pipeline")
         n_assets = len(list(definitions.resolve_asset_graph().get_all_asset_keys()))
         print(f"  loaded {n_assets} assets in {time.monotonic() - started:.1f}s", file=terminal)
-        run_config = {
-            "loggers": {"demo": {}},
-            "ops": {
-                "synthetic_business": {"config": {"seed": args.seed, "n_customers": args.customers}}
-            },
+        business = {
+            "seed": args.seed,
+            "n_customers": args.customers,
+            "start": args.start,
+            "end": args.end,
         }
+        run_config = {"loggers": {"demo": {}}, "resources": {"business": {"config": business}}}
         with dg.DagsterInstance.get() as instance:
+            # All days of the business in one run: a single-run backfill of the daily partitions.
             result = job.execute_in_process(
-                run_config=run_config, instance=instance, raise_on_error=False
+                run_config=run_config,
+                instance=instance,
+                raise_on_error=False,
+                tags=partition_window_tags(args.start, args.end),
             )
     took = time.monotonic() - started
     if not result.success:

@@ -5,13 +5,16 @@ import dagster as dg
 twinops_pipeline = dg.define_asset_job(
     "twinops_pipeline",
     selection=dg.AssetSelection.all(),
-    description="Generate and load the business, build features, train, simulate and monitor.",
+    description=(
+        "Load the business (entities whole, events for the run's days), build features, train, "
+        "simulate and monitor. Run it over a window of days as a single-run backfill."
+    ),
 )
 
-nightly_refresh = dg.ScheduleDefinition(
+# Every night at 02:00 UTC, the previous day's events and everything downstream of them.
+nightly_refresh = dg.build_schedule_from_partitioned_job(
+    twinops_pipeline,
+    hour_of_day=2,
     name="nightly_refresh",
-    job=twinops_pipeline,
-    cron_schedule="0 2 * * *",
-    execution_timezone="UTC",
-    description="Refresh the whole twin every night at 02:00 UTC.",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
 )

@@ -7,6 +7,7 @@ from dagster_dbt import DbtCliResource
 
 from ml.tracking import MlflowSettings
 from orchestration.defs.features.project import dbt_executable, transforms_project
+from orchestration.defs.ingestion.world import SyntheticBusinessResource
 from orchestration.paths import StatePaths
 from orchestration.resources import MlflowResource, RayResource, WarehouseResource
 
@@ -18,6 +19,7 @@ def resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
             "warehouse": WarehouseResource(path=str(paths.warehouse)),
+            "business": SyntheticBusinessResource(),
             "mlflow": MlflowResource(
                 # A tracking server, when one is configured, replaces the local sqlite store.
                 tracking_uri=os.environ.get("MLFLOW_TRACKING_URI", local_mlflow.tracking_uri),

@@ -15,23 +15,26 @@ from ml.tracking import (
     MlflowSettings,
     alias_version,
 )
+from orchestration.demo import partition_window_tags
 from simulation.world import WorldConfig, generate_world
 
 TINY_WORLD = WorldConfig.tiny()
 TINY_RUN_CONFIG = {
-    "ops": {
-        "synthetic_business": {
+    "resources": {
+        "business": {
             "config": {
                 "seed": TINY_WORLD.seed,
                 "n_customers": TINY_WORLD.n_customers,
                 "start": TINY_WORLD.start.isoformat(),
                 "end": TINY_WORLD.end.isoformat(),
             }
-        },
+        }
+    },
+    "ops": {
         "churn_model": {"config": {"n_estimators": 60}},
         "revenue_forecast": {"config": {"n_paths": 2_000, "paths_per_chunk": 500}},
         "champion_vs_challenger": {"config": {"n_bootstrap": 100}},
-    }
+    },
 }
 
 
@@ -97,7 +100,7 @@ def test_raw_tables_hold_every_generated_row_and_reloads_add_no_duplicates(
 
 def test_materializations_carry_row_counts(pipeline_runs):
     first, _, _ = pipeline_runs
-    customers = first.asset_materializations_for_node("synthetic_business")
+    customers = first.asset_materializations_for_node("business_entities")
     by_key = {m.asset_key.to_user_string(): m.metadata for m in customers}
     assert by_key["raw/customers"]["dagster/row_count"].value == len(
         generate_world(TINY_WORLD).tables["customers"]

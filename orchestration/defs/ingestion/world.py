@@ -1,15 +1,16 @@
-"""Launchpad config of the built-in synthetic business."""
+"""The built-in synthetic business as a resource: which world, generated once per process."""
 
 import datetime as dt
+import functools
 
 import dagster as dg
 from pydantic import Field
 
-from simulation.world import WorldConfig
+from simulation.world import World, WorldConfig, generate_world
 
 
-class SyntheticBusinessConfig(dg.Config):
-    """Which synthetic business to generate. The defaults are the demo's two-year world."""
+class SyntheticBusinessResource(dg.ConfigurableResource):
+    """Which synthetic business the raw assets load. The defaults are the demo's two-year world."""
 
     seed: int = Field(
         default=42, description="Root seed of the world; the same seed gives identical tables."
@@ -27,3 +28,17 @@ class SyntheticBusinessConfig(dg.Config):
             start=dt.date.fromisoformat(self.start),
             end=dt.date.fromisoformat(self.end),
         )
+
+    def world(self) -> World:
+        return _cached_world(self.world_config())
+
+    @property
+    def source(self) -> str:
+        """How loads from this world are named in the load log."""
+        return f"generator:seed={self.seed}"
+
+
+@functools.lru_cache(maxsize=1)
+def _cached_world(config: WorldConfig) -> World:
+    """The entity and event steps of one in-process run share one generated world."""
+    return generate_world(config)
