@@ -1,0 +1,512 @@
+"""The twin's engine parameters, estimated from the warehouse's raw tables.
+
+Each engine gets its inputs from what the business recorded, not from hand-set numbers:
+
+- **support** (:func:`service_centre_from_tickets`): the hourly arrival profile, priority mix,
+  first- and second-line handling times, their variability and the escalation share come
+  from ``raw.support_tickets``; the first-line headcount from ``raw.employees``;
+- **onboarding** (:func:`onboarding_from_stage_runs`): the stage order, empirical duration
+  distributions, pass (no-rework) probabilities, rework durations and the case arrival rate
+  come from ``raw.onboarding_stage_runs``;
+- **supply chain** (:func:`supplier_nodes_from_purchase_orders`,
+  :func:`product_stocking_from_demand`): the supplier DAG from ``raw.suppliers``, tier-1
+  lead times and disruption delays from ``raw.purchase_orders``, daily demand and its
+  forecast errors from ``raw.demand_orders``.
+
+Some quantities are not observable in those tables. Until the models that will measure them
+exist, they are read from the synthetic world's ground truth (``truth.*``) **behind the same
+interface**, and each reader says so:
+
+- staff capacity of the onboarding stages (the attempt log shows who worked, not how many
+  hours they had): ``truth.process_stage_truth``, else the mean number of people seen per day;
+- lead times and disruption probabilities of tier-2/3 suppliers, whom we never order from:
+  ``truth.supplier_truth``, else their promised lead times and no disruption of their own;
+- the inventory policy (s, S): ``truth.inventory_policy`` (it is ERP configuration);
+- the price and marketing elasticities (:func:`learned_effects`): the issue asks for them to
+  be measured on the champion models; until the demand and marketing champions exist they
+  come from the world's ground truth. Replace the body of :func:`learned_effects` with the
+  champion measurement and every caller follows.
+
+The forecast errors that size safety stock are those of a 28-day moving average, until a
+demand forecaster champion is registered (``ml/forecasting.py``).
+
+Pure functions take frames; :func:`read_twin_parameters` does the reading from DuckDB.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from simulation.engines.process import StageDuration, StageShift, Workflow, WorkflowStage
+from simulation.engines.queueing import ServiceCentreConfig
+from simulation.engines.supply_chain import InventoryPolicy, SupplierNode
+from simulation.scenarios import LearnedEffects
+
+PRIORITY_ORDER: tuple[str, ...] = ("urgent", "high", "normal", "low")
+"""Ticket priorities, most urgent first (the queue serves class 0 first)."""
+
+SUPPORT_TEAM = "support"
+MAX_EMPIRICAL_OBSERVATIONS = 5_000
+FORECAST_WINDOW_DAYS = 28
+WORKDAY_START_HOUR = 9.0
+
+
+# --------------------------------------------------------------------------------------
+# Support: the service centre
+# --------------------------------------------------------------------------------------
+def observed_days(timestamps: pd.Series) -> int:
+    """Calendar days from the first to the last timestamp, inclusive."""
+    days = pd.to_datetime(timestamps).dt.normalize()
+    return int((days.max() - days.min()).days) + 1
+
+
+def support_agents_on(employees: pd.DataFrame, day: pd.Timestamp, team: str = SUPPORT_TEAM) -> int:
+    """Members of ``team`` employed on ``day`` (hired on or before it, not yet left)."""
+    hired = pd.to_datetime(employees["hire_date"]) <= day
+    left = pd.to_datetime(employees["termination_date"])
+    staying = left.isna() | (left > day)
+    return int(((employees["team"] == team) & hired & staying).sum())
+
+
+def service_centre_from_tickets(
+    tickets: pd.DataFrame,
+    first_line_agents: int,
+    *,
+    service_level_threshold_minutes: float = 2.0,
+) -> ServiceCentreConfig:
+    """The support centre as the tickets show it.
+
+    Arrivals per hour of day are tickets opened in that hour divided by the observed days.
+    Handling times of tickets that stayed in first line give the first-line mean and its
+    coefficient of variation; escalated tickets' extra handling time gives the second line's
+    mean. The second-line headcount is not recorded anywhere, so it stays at one agent, and
+    no ticket is recorded as abandoned, so customers wait without giving up.
+    """
+    if tickets.empty:
+        raise ValueError("raw.support_tickets is empty: nothing to estimate the queue from")
+    if first_line_agents < 1:
+        raise ValueError("no support agents are employed: the queue would never be served")
+    opened = pd.to_datetime(tickets["opened_at"])
+    per_hour = opened.dt.hour.value_counts().reindex(range(24), fill_value=0) / observed_days(
+        opened
+    )
+    seen = set(tickets["priority"].astype(str))
+    classes = [p for p in PRIORITY_ORDER if p in seen] + sorted(seen - set(PRIORITY_ORDER))
+    shares = tickets["priority"].astype(str).value_counts(normalize=True).reindex(classes)
+    escalated = tickets["escalated"].astype(bool).to_numpy()
+    handle = tickets["handle_minutes"].astype(float).to_numpy()
+    first_line = handle[~escalated] if (~escalated).any() else handle
+    first_mean = float(first_line.mean())
+    second_extra = float(handle[escalated].mean() - first_mean) if escalated.any() else first_mean
+    return ServiceCentreConfig(
+        arrivals_per_hour=[float(x) for x in per_hour],
+        priority_shares=[float(x) for x in shares / shares.sum()],
+        first_line_agents=first_line_agents,
+        first_line_mean_service_minutes=first_mean,
+        service_time_cv=float(np.std(first_line, ddof=1) / first_mean)
+        if first_line.size > 1
+        else 1.0,
+        escalation_probability=float(escalated.mean()),
+        second_line_agents=1,
+        # Escalated tickets' extra time; at least a minute when escalations are quick.
+        second_line_mean_service_minutes=max(1.0, second_extra),
+        mean_patience_minutes=None,
+        service_level_threshold_minutes=service_level_threshold_minutes,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Operations: the onboarding workflow
+# --------------------------------------------------------------------------------------
+class StageCapacity(BaseModel):
+    """People on a stage and the productive hours each has a day."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: str
+    staff: int = Field(ge=1)
+    hours_per_day: float = Field(gt=0, le=24)
+
+
+@dataclass(frozen=True)
+class OnboardingParameters:
+    """The onboarding workflow and how many new cases arrive a day."""
+
+    workflow: Workflow
+    arrivals_per_day: float
+
+
+def stage_order(stage_runs: pd.DataFrame) -> list[str]:
+    """Stages in the order cases go through them (mean position of first attempts)."""
+    first = stage_runs[stage_runs["attempt"] == 1].sort_values(["case_id", "queued_at"])
+    position = first.groupby("case_id").cumcount()
+    return list(position.groupby(first["stage"]).mean().sort_values().index.astype(str))
+
+
+def stage_capacity_from_truth(process_stage_truth: pd.DataFrame) -> list[StageCapacity]:
+    """Ground truth capacity: mean staff and productive minutes a day per stage."""
+    return [
+        StageCapacity(
+            stage=str(row.stage),
+            staff=max(1, round(float(row.mean_staff))),
+            hours_per_day=float(row.staff_minutes_per_day) / 60.0,
+        )
+        for row in process_stage_truth.itertuples()
+    ]
+
+
+def stage_capacity_from_runs(stage_runs: pd.DataFrame) -> list[StageCapacity]:
+    """Without ground truth: the mean number of people who worked a stage on a day, all day."""
+    day = pd.to_datetime(stage_runs["started_at"]).dt.normalize()
+    people = stage_runs.groupby([day, stage_runs["stage"]])["handled_by"].nunique()
+    return [
+        StageCapacity(stage=str(stage), staff=max(1, math.ceil(mean)), hours_per_day=24.0)
+        for stage, mean in people.groupby(level=1).mean().items()
+    ]
+
+
+def onboarding_from_stage_runs(
+    stage_runs: pd.DataFrame, capacity: list[StageCapacity], *, seed: int = 0
+) -> OnboardingParameters:
+    """The onboarding workflow as the attempt log shows it.
+
+    Each stage is a step of a chain in the observed order. Its duration is the empirical
+    distribution of first-attempt hours (a seeded subsample when there are many), its pass
+    probability is the share of attempts not sent to rework, and a rework takes the ratio of
+    the mean rework-attempt to the mean first-attempt duration. Capacity (``capacity``)
+    becomes the stage's staff and a daily shift of that many productive hours.
+    """
+    if stage_runs.empty:
+        raise ValueError(
+            "raw.onboarding_stage_runs is empty: nothing to estimate the workflow from"
+        )
+    runs = stage_runs.assign(
+        hours=(
+            pd.to_datetime(stage_runs["ended_at"]) - pd.to_datetime(stage_runs["started_at"])
+        ).dt.total_seconds()
+        / 3600.0
+    )
+    by_stage = {c.stage: c for c in capacity}
+    order = stage_order(runs)
+    missing = set(order) - set(by_stage)
+    if missing:
+        raise ValueError(f"no capacity known for onboarding stages {sorted(missing)}")
+    rng = np.random.default_rng(seed)
+    stages = []
+    for i, name in enumerate(order):
+        stage = runs[runs["stage"] == name]
+        first = stage.loc[stage["attempt"] == 1, "hours"].to_numpy()
+        again = stage.loc[stage["attempt"] > 1, "hours"].to_numpy()
+        if first.size > MAX_EMPIRICAL_OBSERVATIONS:
+            first = rng.choice(first, MAX_EMPIRICAL_OBSERVATIONS, replace=False)
+        pass_probability = 1.0 - float((stage["outcome"] == "rework").mean())
+        cap = by_stage[name]
+        stages.append(
+            WorkflowStage(
+                name=name,
+                duration=StageDuration(
+                    kind="empirical", observed_hours=[float(h) for h in np.maximum(first, 0)]
+                ),
+                pass_probability=max(pass_probability, 1e-3),
+                rework_fraction=float(again.mean() / first.mean()) if again.size else 1.0,
+                depends_on=[order[i - 1]] if i else [],
+                staff=cap.staff,
+                shift=None
+                if cap.hours_per_day >= 24
+                else StageShift(
+                    start_hour=WORKDAY_START_HOUR,
+                    end_hour=min(24.0, WORKDAY_START_HOUR + cap.hours_per_day),
+                ),
+            )
+        )
+    first_stage = runs[(runs["stage"] == order[0]) & (runs["attempt"] == 1)]
+    arrivals = first_stage["case_id"].nunique() / observed_days(first_stage["queued_at"])
+    return OnboardingParameters(
+        workflow=Workflow(name="customer_onboarding", stages=stages),
+        arrivals_per_day=float(arrivals),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Supply chain: the supplier DAG and the stocking policy per product
+# --------------------------------------------------------------------------------------
+def _lognormal_mean_cv(log_mean: float, log_sd: float) -> tuple[float, float]:
+    return math.exp(log_mean + log_sd**2 / 2), math.sqrt(math.expm1(log_sd**2))
+
+
+def supplier_nodes_from_purchase_orders(
+    suppliers: pd.DataFrame,
+    purchase_orders: pd.DataFrame,
+    supplier_truth: pd.DataFrame | None = None,
+) -> list[SupplierNode]:
+    """The supplier network: the DAG from ``raw.suppliers``, parameters from our orders.
+
+    Suppliers we order from (tier 1) get the mean and CV of their undisrupted order-to-
+    delivery days, and the share of disrupted orders as their disruption probability (it
+    includes disruptions passed down from their suppliers). The recovery delay is the mean
+    extra lateness of disrupted orders. Capacity share is capacity over the volume we order.
+    Upstream suppliers are invisible in our orders: their lead times and own disruption
+    probability come from ``supplier_truth`` when given, else from their promised lead time
+    (CV 0.3) with no disruption of their own. Their volume is what they pass downstream.
+    """
+    if purchase_orders.empty:
+        raise ValueError("raw.purchase_orders is empty: nothing to estimate lead times from")
+    orders = purchase_orders.assign(
+        lead_days=(
+            pd.to_datetime(purchase_orders["delivered_date"])
+            - pd.to_datetime(purchase_orders["order_date"])
+        ).dt.days,
+        late_days=(
+            pd.to_datetime(purchase_orders["delivered_date"])
+            - pd.to_datetime(purchase_orders["promised_date"])
+        ).dt.days,
+    ).dropna(subset=["lead_days"])
+    disrupted = orders["disrupted"].astype(bool)
+    extra = orders.loc[disrupted, "late_days"].mean() - orders.loc[~disrupted, "late_days"].mean()
+    delay = float(extra) if disrupted.any() and extra > 0 else 14.0
+    days = observed_days(orders["order_date"])
+    volume = (orders.groupby("supplier_id")["quantity"].sum() / days).to_dict()
+    truth = supplier_truth.set_index("supplier_id") if supplier_truth is not None else None
+
+    upstream: dict[str, list[str]] = {str(s): [] for s in suppliers["supplier_id"]}
+    for row in suppliers.dropna(subset=["supplies_to"]).itertuples():
+        upstream[str(row.supplies_to)].append(str(row.supplier_id))
+    # Volume flows up the tiers, split equally between a node's suppliers.
+    for row in suppliers.sort_values("tier").itertuples():
+        sid = str(row.supplier_id)
+        for parent in upstream[sid]:
+            volume[parent] = volume.get(parent, 0.0) + volume.get(sid, 0.0) / len(upstream[sid])
+
+    nodes = []
+    for row in suppliers.sort_values(["tier", "supplier_id"]).itertuples():
+        sid = str(row.supplier_id)
+        own = orders[(orders["supplier_id"] == sid) & ~disrupted]
+        if len(own) >= 2:
+            mean = float(own["lead_days"].mean())
+            cv = float(own["lead_days"].std(ddof=1) / mean)
+            probability = float(disrupted[orders["supplier_id"] == sid].mean())
+        elif truth is not None and sid in truth.index:
+            mean, cv = _lognormal_mean_cv(
+                float(truth.at[sid, "lead_time_log_mean"]), float(truth.at[sid, "lead_time_log_sd"])
+            )
+            probability = float(truth.at[sid, "base_disruption_probability"])
+        else:
+            mean, cv, probability = float(row.promised_lead_time_days), 0.3, 0.0
+        shipped = volume.get(sid, 0.0)
+        nodes.append(
+            SupplierNode(
+                name=sid,
+                suppliers=upstream[sid],
+                lead_time_mean_days=max(mean, 0.5),
+                lead_time_cv=cv,
+                capacity_share=float(row.capacity_units_per_day) / shipped if shipped else 10.0,
+                disruption_probability=probability,
+                disruption_delay_days=delay,
+            )
+        )
+    return nodes
+
+
+class ProductStocking(BaseModel):
+    """One stocked product: its (s, S) policy, supplier and demand as the forecaster sees it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    product_id: str
+    supplier: str = Field(description="Primary supplier the product is reordered from.")
+    policy: InventoryPolicy
+    daily_forecast: float = Field(ge=0, description="Forecast daily demand in units.")
+    forecast_errors: list[float] = Field(
+        description="Out-of-sample daily errors (actual - forecast)."
+    )
+
+
+def moving_average_forecast_errors(
+    daily_demand: pd.Series, window: int = FORECAST_WINDOW_DAYS
+) -> tuple[float, np.ndarray]:
+    """Forecast (mean of the last ``window`` days) and the rule's one-step-ahead errors."""
+    values = daily_demand.to_numpy(dtype=float)
+    if values.size <= window:
+        raise ValueError(f"need more than {window} days of demand, got {values.size}")
+    trailing = np.convolve(values, np.ones(window) / window, mode="valid")[:-1]
+    errors = values[window:] - trailing
+    return float(values[-window:].mean()), errors
+
+
+def product_stocking_from_demand(
+    demand_orders: pd.DataFrame, inventory_policy: pd.DataFrame
+) -> list[ProductStocking]:
+    """Every product with a reorder policy, its demand forecast and forecast errors.
+
+    Demand is orders per day over all regions, one unit per order (as the inventory is run).
+    """
+    daily = demand_orders.groupby(["product_id", "date"])["orders"].sum()
+    stocked = []
+    for row in inventory_policy.sort_values("product_id").itertuples():
+        forecast, errors = moving_average_forecast_errors(daily.loc[row.product_id])
+        stocked.append(
+            ProductStocking(
+                product_id=str(row.product_id),
+                supplier=str(row.primary_supplier_id),
+                policy=InventoryPolicy(
+                    reorder_point=float(row.reorder_point), order_up_to=float(row.order_up_to)
+                ),
+                daily_forecast=forecast,
+                forecast_errors=[float(e) for e in errors],
+            )
+        )
+    return stocked
+
+
+# --------------------------------------------------------------------------------------
+# Effects of price and marketing (to be measured on the champion models)
+# --------------------------------------------------------------------------------------
+PRICE_SHOCK_FADE_MONTHS = 3.0
+
+
+def churn_price_elasticity_from_truth(
+    sensitivity_log_odds: float, mean_churn_probability: float, horizon_months: int
+) -> float:
+    """d log(churn) / d log(price), averaged over the horizon, from the world's churn law.
+
+    The world adds ``sensitivity * relative price rise`` to the churn log-odds and the shock
+    fades by ``exp(-1/3)`` a month. Near the mean churn ``p`` that is an elasticity of
+    ``sensitivity * (1 - p)`` in the first month; the revenue engine applies one constant
+    factor, so it gets the horizon's average.
+    """
+    fade = np.exp(-np.arange(horizon_months) / PRICE_SHOCK_FADE_MONTHS).mean()
+    return float(sensitivity_log_odds * (1.0 - mean_churn_probability) * fade)
+
+
+def marketing_elasticity_from_truth(
+    marketing_channels: pd.DataFrame, n_days: int, paid_share: float
+) -> float:
+    """d log(new customers) / d log(marketing budget) from the true response curves.
+
+    Each channel's conversions are ``M a / (a + h)`` of its adstock ``a``, so their
+    elasticity is ``h / (a + h) = 1 - c / M`` at the observed conversions a day ``c``.
+    Channels are weighted by conversions; only the paid share of signups responds.
+    """
+    conversions = marketing_channels["expected_incremental_conversions"].to_numpy() / n_days
+    saturation = conversions / marketing_channels["max_daily_conversions"].to_numpy()
+    weighted = float(np.sum(conversions * (1.0 - saturation)) / np.sum(conversions))
+    return paid_share * weighted
+
+
+def learned_effects(con: duckdb.DuckDBPyConnection, horizon_months: int = 12) -> LearnedEffects:
+    """The price and marketing elasticities the scenarios apply.
+
+    Today they come from the world's ground truth (``truth.*`` and the world's own laws),
+    because the churn champion sees no price change in its training window and the demand
+    and marketing champions do not exist yet. When they do, measure the elasticities on them
+    here (for example by scoring today's customers at +-1 % price) and keep this signature.
+    """
+    # Imported here: the world generator is only needed for its ground-truth laws.
+    from simulation.world.customers import CHURN_PRICE_SENSITIVITY
+    from simulation.world.marketing import PAID_SHARE_OF_ACQUISITION
+
+    if not _has_table(con, "truth", "customer_churn"):
+        raise LookupError(
+            "no truth.customer_churn: price elasticities can only be read from the synthetic "
+            "world until they are measured on the champion models (see learned_effects)"
+        )
+    mean_churn = con.execute(
+        """select avg(churn_probability) from truth.customer_churn
+        where month_start = (select max(month_start) from truth.customer_churn)"""
+    ).fetchone()[0]
+    channels = con.execute("select * from truth.marketing_channels").df()
+    n_days = con.execute("select count(distinct date) from raw.marketing_spend").fetchone()[0]
+    return LearnedEffects(
+        churn_price_elasticity=churn_price_elasticity_from_truth(
+            CHURN_PRICE_SENSITIVITY, float(mean_churn), horizon_months
+        ),
+        # In this world signups do not respond to the subscription price.
+        acquisition_price_elasticity=0.0,
+        acquisition_marketing_elasticity=marketing_elasticity_from_truth(
+            channels, int(n_days), PAID_SHARE_OF_ACQUISITION
+        ),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Reading it all from the warehouse
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TwinParameters:
+    """Every engine's inputs for the business as it is (the baseline)."""
+
+    service_centre: ServiceCentreConfig
+    onboarding: OnboardingParameters
+    supplier_nodes: list[SupplierNode]
+    products: list[ProductStocking]
+    effects: LearnedEffects
+    sources: dict[str, str]
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )
+
+
+def _table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> pd.DataFrame:
+    if not _has_table(con, schema, table):
+        raise LookupError(f"{schema}.{table} is missing: materialize the ingestion assets first")
+    return con.execute(f'select * from {schema}."{table}"').df()
+
+
+def read_twin_parameters(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    horizon_months: int = 12,
+    service_level_threshold_minutes: float = 2.0,
+) -> TwinParameters:
+    """Estimate every engine's parameters from the warehouse (see the module docstring)."""
+    tickets = _table(con, "raw", "support_tickets")
+    employees = _table(con, "raw", "employees")
+    last_day = pd.to_datetime(tickets["opened_at"]).max().normalize()
+    service_centre = service_centre_from_tickets(
+        tickets,
+        support_agents_on(employees, last_day),
+        service_level_threshold_minutes=service_level_threshold_minutes,
+    )
+    stage_runs = _table(con, "raw", "onboarding_stage_runs")
+    if _has_table(con, "truth", "process_stage_truth"):
+        capacity = stage_capacity_from_truth(_table(con, "truth", "process_stage_truth"))
+        capacity_source = "truth.process_stage_truth"
+    else:
+        capacity = stage_capacity_from_runs(stage_runs)
+        capacity_source = "raw.onboarding_stage_runs (people seen a day)"
+    supplier_truth = (
+        _table(con, "truth", "supplier_truth")
+        if _has_table(con, "truth", "supplier_truth")
+        else None
+    )
+    return TwinParameters(
+        service_centre=service_centre,
+        onboarding=onboarding_from_stage_runs(stage_runs, capacity),
+        supplier_nodes=supplier_nodes_from_purchase_orders(
+            _table(con, "raw", "suppliers"), _table(con, "raw", "purchase_orders"), supplier_truth
+        ),
+        products=product_stocking_from_demand(
+            _table(con, "raw", "demand_orders"), _table(con, "truth", "inventory_policy")
+        ),
+        effects=learned_effects(con, horizon_months),
+        sources={
+            "support": "raw.support_tickets, raw.employees",
+            "onboarding": f"raw.onboarding_stage_runs; capacity: {capacity_source}",
+            "suppliers": "raw.suppliers, raw.purchase_orders; upstream: "
+            + ("truth.supplier_truth" if supplier_truth is not None else "promised lead times"),
+            "inventory": "raw.demand_orders (28-day moving-average errors), truth.inventory_policy",
+            "effects": "ground truth until champion elasticities exist",
+        },
+    )
