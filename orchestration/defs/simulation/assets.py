@@ -5,20 +5,14 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from ml.churn import predict_churn
 from ml.plots import fan_chart_png
-from ml.tracking import CHAMPION, CHURN_MODEL_NAME, load_model_by_alias
+from orchestration.defs.simulation.champion_revenue import champion_revenue_model
 from orchestration.metadata import table_preview
 from orchestration.paths import StatePaths
 from orchestration.resources import MlflowResource, RayResource, WarehouseResource
-from orchestration.warehouse_reads import (
-    CHURN_FEATURES_ASSET,
-    churn_features,
-    replace_results_table,
-)
+from orchestration.warehouse_reads import CHURN_FEATURES_ASSET, replace_results_table
 from simulation.engines.finance import make_revenue_task, summarise_revenue_risk
 from simulation.parallel import run_chunked
-from simulation.revenue_forecast import revenue_model_from_scored_customers
 
 
 class RevenueForecastConfig(dg.Config):
@@ -50,17 +44,8 @@ def revenue_forecast(
 
     Churn per segment comes from `churn_lgbm@champion` scoring today's customers.
     """
-    model, version = load_model_by_alias(mlflow.settings, CHURN_MODEL_NAME, CHAMPION)
-    with warehouse.connect(read_only=True) as con:
-        features = churn_features(con)
-        customers = con.execute("select * from raw.customers").df()
-    latest = features[features["month_start"] == features["month_start"].max()].copy()
-    latest["predicted_churn_probability"] = predict_churn(model, latest)
-    as_of = pd.Timestamp(latest["month_end"].max())
-    revenue_model = revenue_model_from_scored_customers(
-        latest, customers, as_of, pd.Timestamp(features["month_start"].min())
-    )
-
+    champion = champion_revenue_model(warehouse, mlflow)
+    revenue_model, version, as_of = champion.model, champion.champion_version, champion.as_of
     ray.ensure_started()
     paths = run_chunked(
         make_revenue_task(revenue_model, config.horizon_months),
@@ -68,8 +53,7 @@ def revenue_forecast(
         chunk_size=config.paths_per_chunk,
         seed=config.seed,
     )
-    current_revenue = float((latest["monthly_price"]).sum())
-    plan = current_revenue * (1 + config.plan_growth_pct / 100) ** np.arange(
+    plan = champion.current_monthly_revenue * (1 + config.plan_growth_pct / 100) ** np.arange(
         1, config.horizon_months + 1
     )
     risk = summarise_revenue_risk(paths, plan)
