@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.calibration import calibration_curve
 from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 from sklearn.pipeline import Pipeline
@@ -35,6 +36,20 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "minutes_90d",
     "days_since_last_session",
     "amount_charged_90d",
+    "sessions_this_month",
+    "sessions_month_lag_1",
+    "sessions_month_lag_2",
+    "minutes_month_lag_1",
+    "price_change_pct_90d",
+    "price_changes_90d",
+    "tickets_30d",
+    "tickets_90d",
+    "escalated_tickets_90d",
+    "mean_ticket_wait_minutes_90d",
+    "mean_ticket_satisfaction_90d",  # missing when no ticket was rated
+    "latest_nps_score",  # missing when the customer never answered a survey
+    "nps_trend",
+    "days_since_latest_nps",
 )
 FEATURES: tuple[str, ...] = NUMERIC_FEATURES + CATEGORICAL_FEATURES
 
@@ -45,10 +60,12 @@ class ChurnTrainingConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     holdout_months: int = Field(default=2, ge=1, description="Newest labelled months held out.")
-    n_estimators: int = Field(default=300, ge=10, description="Boosting rounds.")
-    learning_rate: float = Field(default=0.03, gt=0, le=1, description="LightGBM learning rate.")
-    num_leaves: int = Field(default=15, ge=2, description="Leaves per tree.")
-    min_child_samples: int = Field(default=50, ge=1, description="Minimum rows per leaf.")
+    # Many shallow trees with large leaves: on the default world this cut the oracle AUC gap
+    # from 0.0195 (300 trees, 15 leaves) to 0.0176.
+    n_estimators: int = Field(default=600, ge=10, description="Boosting rounds.")
+    learning_rate: float = Field(default=0.02, gt=0, le=1, description="LightGBM learning rate.")
+    num_leaves: int = Field(default=7, ge=2, description="Leaves per tree.")
+    min_child_samples: int = Field(default=200, ge=1, description="Minimum rows per leaf.")
     seed: int = Field(default=0, description="Seed of LightGBM's bagging and feature sampling.")
     # One thread by default: when the other core is busy (Ray, dbt, another step), two
     # OpenMP threads spin-wait and train about 5x slower than one.
@@ -101,7 +118,17 @@ def lightgbm_pipeline(config: ChurnTrainingConfig) -> Pipeline:
 def logistic_baseline() -> Pipeline:
     encode = ColumnTransformer(
         [
-            ("numeric", StandardScaler(), list(NUMERIC_FEATURES)),
+            # Missing survey and ticket features become the median plus an indicator.
+            (
+                "numeric",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="median", add_indicator=True)),
+                        ("scale", StandardScaler()),
+                    ]
+                ),
+                list(NUMERIC_FEATURES),
+            ),
             ("categorical", OneHotEncoder(handle_unknown="ignore"), list(CATEGORICAL_FEATURES)),
         ]
     )

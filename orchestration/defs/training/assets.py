@@ -19,13 +19,24 @@ from orchestration.warehouse_reads import (
 )
 
 
-class ChurnTrainingConfig(dg.Config):
-    """Launchpad knobs of the churn model (see ml.churn.ChurnTrainingConfig)."""
+DEFAULTS = ChurnKnobs()
 
-    holdout_months: int = Field(default=2, description="Newest labelled months held out.")
-    n_estimators: int = Field(default=300, description="Boosting rounds.")
-    learning_rate: float = Field(default=0.03, description="LightGBM learning rate.")
-    seed: int = Field(default=0, description="Seed of LightGBM's sampling.")
+
+class ChurnTrainingConfig(dg.Config):
+    """Launchpad knobs of the churn model; defaults and meaning from ml.churn.ChurnTrainingConfig."""
+
+    holdout_months: int = Field(
+        default=DEFAULTS.holdout_months, description="Newest labelled months held out."
+    )
+    n_estimators: int = Field(default=DEFAULTS.n_estimators, description="Boosting rounds.")
+    learning_rate: float = Field(
+        default=DEFAULTS.learning_rate, description="LightGBM learning rate."
+    )
+    num_leaves: int = Field(default=DEFAULTS.num_leaves, description="Leaves per tree.")
+    min_child_samples: int = Field(
+        default=DEFAULTS.min_child_samples, description="Minimum rows per leaf."
+    )
+    seed: int = Field(default=DEFAULTS.seed, description="Seed of LightGBM's sampling.")
 
 
 def git_commit() -> str:
