@@ -1,0 +1,311 @@
+"""Feature marts: dbt-duckdb against pandas on a world with at least 10M transactions.
+
+Run with ``uv run python -m bench.features``. A world of ``--customers`` customers (60k gives
+about 11M usage sessions and subscription events) is loaded into a temporary warehouse (not
+timed). Then:
+
+- ``dbt run`` builds every model; ``features.all_marts_10m.seconds`` is its wall time,
+  process start-up included.
+- The churn mart's lineage (``int_customer_months``, ``int_customer_month_usage``,
+  ``customer_month_churn_features``) takes the sum of dbt's own execution times.
+- ``customer_month_features_pandas`` computes the same mart from DataFrames already in memory
+  (reading them is not timed), the idiomatic pandas way: per-day totals, running sums read
+  with ``merge_asof``. ``features.customer_month.speedup_vs_pandas`` is pandas seconds over
+  dbt seconds, after checking that both give the same numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from bench.results import machine_description, record
+from ingestion.contracts import ALL_CONTRACTS
+from ingestion.load import load_frame, parent_keys_from_warehouse
+from ingestion.warehouse import connect
+from simulation.world import WorldConfig, generate_world
+
+TRANSFORMS = Path(__file__).resolve().parents[1] / "transforms"
+CHURN_LINEAGE = ("int_customer_months", "int_customer_month_usage", "customer_month_churn_features")
+COMPARED_COLUMNS = (
+    "sessions_7d",
+    "sessions_30d",
+    "sessions_prev_30d",
+    "sessions_90d",
+    "minutes_30d",
+    "minutes_90d",
+    "days_since_last_session",
+    "amount_charged_90d",
+    "amount_charged_30d",
+    "monthly_price",
+    "sessions_month_lag_1",
+    "tickets_90d",
+    "mean_ticket_wait_minutes_90d",
+    "mean_ticket_satisfaction_90d",
+    "latest_nps_score",
+    "nps_trend",
+    "churned_next_month",
+)
+
+
+def build_warehouse(folder: Path, n_customers: int) -> int:
+    """Load a world into ``folder``/warehouse.duckdb; return its transaction count."""
+    world = generate_world(WorldConfig(n_customers=n_customers))
+    con = connect(folder / "warehouse.duckdb")
+    for contract in ALL_CONTRACTS:
+        load_frame(
+            con,
+            contract,
+            world.tables[contract.name],
+            source="generator",
+            parent_keys=parent_keys_from_warehouse(con, contract),
+        )
+    con.close()
+    return len(world.tables["usage_events"]) + len(world.tables["subscription_events"])
+
+
+def run_dbt(folder: Path) -> tuple[float, dict[str, float]]:
+    """``dbt run`` of every model; wall seconds and dbt's execution seconds per model."""
+    env = {
+        **os.environ,
+        "TWINOPS_HOME": str(folder),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "DBT_VERSION_CHECK": "False",
+        "DBT_LOG_PATH": str(folder / "dbt_logs"),
+    }
+    dbt = Path(sys.executable).parent / "dbt"
+    target = folder / "dbt_target"
+    command = [str(dbt), "run", "--profiles-dir", str(TRANSFORMS), "--project-dir", str(TRANSFORMS)]
+    command += ["--target-path", str(target), "--quiet"]
+    started = time.perf_counter()
+    subprocess.run(command, env=env, check=True)
+    wall = time.perf_counter() - started
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return wall, {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results}
+
+
+def _asof(left: pd.DataFrame, right: pd.DataFrame, left_on: str, right_on: str) -> pd.DataFrame:
+    """Per customer, the last ``right`` row with ``right_on`` <= ``left_on``."""
+    return pd.merge_asof(
+        left.sort_values(left_on),
+        right.sort_values(right_on),
+        left_on=left_on,
+        right_on=right_on,
+        by="customer_id",
+    ).sort_values("row")
+
+
+def customer_month_features_pandas(raw: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The churn mart in pandas: same spine, windows and point-in-time rules as the dbt model."""
+    customers, events, usage = raw["customers"], raw["subscription_events"], raw["usage_events"]
+    tickets, nps = raw["support_tickets"], raw["nps_responses"]
+
+    first_day, last_day = usage["session_date"].min(), usage["session_date"].max()
+    month_starts = pd.date_range(first_day.replace(day=1), last_day, freq="MS")
+    months = pd.DataFrame({"month_start": month_starts})
+    months["month_end"] = months["month_start"] + pd.offsets.MonthEnd(0)
+    months = months[months["month_end"] <= last_day]
+    cancel = events[events["event_type"] == "cancel"].groupby("customer_id")["event_date"].min()
+    spine = customers.merge(months, how="cross")
+    spine["cancel_date"] = spine["customer_id"].map(cancel)
+    spine = spine[
+        (spine["signup_date"] <= spine["month_end"])
+        & (spine["cancel_date"].isna() | (spine["cancel_date"] > spine["month_end"]))
+    ].reset_index(drop=True)
+    spine["row"] = np.arange(len(spine))
+    next_end = spine["month_end"] + pd.offsets.MonthEnd(1)
+    spine["churned_next_month"] = (spine["cancel_date"] <= next_end).astype("boolean")
+    spine.loc[next_end > last_day, "churned_next_month"] = pd.NA
+
+    # Usage: running totals per customer-day, read as of month_end - k days.
+    daily = usage.groupby(["customer_id", "session_date"], sort=True).agg(
+        sessions=("session_id", "size"), minutes=("minutes", "sum")
+    )
+    daily = daily.groupby(level="customer_id").cumsum().reset_index()
+    out = spine[["row", "customer_id", "month_start", "month_end"]].copy()
+    for offset in (0, 7, 30, 60, 90):
+        left = out[["row", "customer_id"]].assign(
+            as_of=out["month_end"] - pd.Timedelta(days=offset)
+        )
+        found = _asof(left, daily, "as_of", "session_date")
+        out[f"s{offset}"] = found["sessions"].fillna(0).to_numpy()
+        out[f"m{offset}"] = found["minutes"].fillna(0).to_numpy()
+        if offset == 0:
+            last_session = found["session_date"].to_numpy()
+    out["sessions_7d"] = out["s0"] - out["s7"]
+    out["sessions_30d"] = out["s0"] - out["s30"]
+    out["sessions_prev_30d"] = out["s30"] - out["s60"]
+    out["sessions_90d"] = out["s0"] - out["s90"]
+    out["sessions_trend_30d"] = out["sessions_30d"] - out["sessions_prev_30d"]
+    out["minutes_7d"] = (out["m0"] - out["m7"]).round(6)
+    out["minutes_30d"] = (out["m0"] - out["m30"]).round(6)
+    out["minutes_90d"] = (out["m0"] - out["m90"]).round(6)
+    days_since = (out["month_end"] - pd.to_datetime(last_session)).dt.days
+    out["days_since_last_session"] = days_since.clip(upper=90).fillna(90).astype("int64")
+
+    monthly = (
+        usage.assign(month=usage["session_date"].dt.to_period("M"))
+        .groupby(["customer_id", "month"])
+        .agg(sessions=("session_id", "size"), minutes=("minutes", "sum"))
+    )
+    for lag in (0, 1, 2):
+        key = pd.MultiIndex.from_arrays(
+            [out["customer_id"], (out["month_start"] - pd.DateOffset(months=lag)).dt.to_period("M")]
+        )
+        found = monthly.reindex(key)
+        name = "this_month" if lag == 0 else f"month_lag_{lag}"
+        out[f"sessions_{name}"] = found["sessions"].fillna(0).to_numpy()
+        out[f"minutes_{name}"] = found["minutes"].fillna(0).to_numpy()
+
+    # Charges and prices.
+    charges = events.groupby(["customer_id", "event_date"], sort=True)["amount"].sum()
+    charges = charges.groupby(level="customer_id").cumsum().reset_index()
+    prices = events[["customer_id", "event_date", "monthly_price"]]
+    for offset in (0, 30, 90):
+        left = out[["row", "customer_id"]].assign(
+            as_of=out["month_end"] - pd.Timedelta(days=offset)
+        )
+        out[f"c{offset}"] = (
+            _asof(left, charges, "as_of", "event_date")["amount"].fillna(0).to_numpy()
+        )
+    out["amount_charged_30d"] = (out["c0"] - out["c30"]).round(6)
+    out["amount_charged_90d"] = (out["c0"] - out["c90"]).round(6)
+    signup_price = spine["monthly_price"].to_numpy()
+    left = out[["row", "customer_id"]].assign(as_of=out["month_end"])
+    price_now = _asof(left, prices, "as_of", "event_date")["monthly_price"].to_numpy()
+    out["monthly_price"] = np.where(np.isnan(price_now), signup_price, price_now)
+    out["price_change_pct"] = out["monthly_price"] / signup_price - 1
+
+    # Tickets: opened in (month_end - 90, month_end]; wait known at pickup, CSAT at resolution.
+    known_before = out["month_end"] + pd.Timedelta(days=1)
+    pairs = out[["row", "customer_id", "month_end"]].assign(known_before=known_before)
+    pairs = pairs.merge(tickets, on="customer_id")
+    pairs = pairs[
+        (pairs["opened_date"] <= pairs["month_end"])
+        & (pairs["opened_date"] > pairs["month_end"] - pd.Timedelta(days=90))
+    ]
+    picked_up = pairs["opened_at"] + pd.to_timedelta(pairs["wait_minutes"], unit="min")
+    pairs = pairs.assign(
+        wait_known=pairs["wait_minutes"].where(picked_up < pairs["known_before"]),
+        csat_known=pairs["satisfaction"].where(pairs["resolved_at"] < pairs["known_before"]),
+    )
+    per_row = pairs.groupby("row").agg(
+        tickets_90d=("ticket_id", "size"),
+        mean_ticket_wait_minutes_90d=("wait_known", "mean"),
+        mean_ticket_satisfaction_90d=("csat_known", "mean"),
+    )
+    out = out.join(per_row, on="row")
+    out["tickets_90d"] = out["tickets_90d"].fillna(0).astype("int64")
+
+    # NPS: the latest and the previous answer on or before month_end.
+    answers = out[["row", "customer_id", "month_end"]].merge(nps, on="customer_id")
+    answers = answers[answers["response_date"] <= answers["month_end"]]
+    answers = answers.sort_values(
+        ["row", "response_date", "response_id"], ascending=[True, False, False]
+    )
+    answers["rank"] = answers.groupby("row").cumcount()
+    for rank, name in ((0, "latest_nps_score"), (1, "previous_nps_score")):
+        chosen = answers[answers["rank"] == rank].set_index("row")["score"].rename(name)
+        out = out.join(chosen, on="row")
+    out["nps_trend"] = out["latest_nps_score"] - out["previous_nps_score"]
+
+    out["customer_month_id"] = (
+        out["customer_id"] * 1_000_000
+        + out["month_start"].dt.year * 100
+        + out["month_start"].dt.month
+    )
+    out["churned_next_month"] = spine["churned_next_month"].to_numpy()
+    return out.set_index("customer_month_id").sort_index()
+
+
+def read_raw(path: Path) -> dict[str, pd.DataFrame]:
+    tables = (
+        "customers",
+        "subscription_events",
+        "usage_events",
+        "support_tickets",
+        "nps_responses",
+    )
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {name: con.execute(f"select * from raw.{name}").df() for name in tables}
+
+
+def compare(dbt_mart: pd.DataFrame, pandas_mart: pd.DataFrame) -> None:
+    """Both implementations must give the same rows and numbers (relative tolerance 1e-9)."""
+    if not dbt_mart.index.equals(pandas_mart.index):
+        raise AssertionError("dbt and pandas disagree on the customer-month rows")
+    for column in COMPARED_COLUMNS:
+        left = pd.to_numeric(dbt_mart[column].astype("Float64"), errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+        right = pd.to_numeric(pandas_mart[column].astype("Float64"), errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+        if not np.allclose(left, right, rtol=1e-9, atol=1e-6, equal_nan=True):
+            bad = int((~np.isclose(left, right, rtol=1e-9, atol=1e-6, equal_nan=True)).sum())
+            raise AssertionError(f"{column}: dbt and pandas differ on {bad} rows")
+
+
+def run(n_customers: int, repeats: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="twinops-bench-features-") as name:
+        folder = Path(name)
+        print(f"loading a world of {n_customers:,} customers...")
+        transactions = build_warehouse(folder, n_customers)
+        print(f"  {transactions:,} transactions (usage sessions + subscription events)")
+        if transactions < 10_000_000:
+            raise SystemExit(f"only {transactions:,} transactions: raise --customers")
+
+        dbt_walls, churn_seconds = [], []
+        for _ in range(repeats):
+            wall, per_model = run_dbt(folder)
+            dbt_walls.append(wall)
+            churn_seconds.append(sum(per_model[model] for model in CHURN_LINEAGE))
+            print(f"  dbt run {wall:.1f} s; churn mart lineage {churn_seconds[-1]:.2f} s")
+
+        raw = read_raw(folder / "warehouse.duckdb")
+        pandas_seconds = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            pandas_mart = customer_month_features_pandas(raw)
+            pandas_seconds.append(time.perf_counter() - started)
+            print(f"  pandas churn mart {pandas_seconds[-1]:.2f} s")
+
+        with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
+            dbt_mart = con.execute("select * from features.customer_month_churn_features").df()
+        compare(dbt_mart.set_index("customer_month_id").sort_index(), pandas_mart)
+        print(f"  same numbers on {len(dbt_mart):,} customer-months")
+
+    best_dbt, best_pandas = min(churn_seconds), min(pandas_seconds)
+    return {
+        "features.transactions.rows": float(transactions),
+        "features.customer_month.dbt_seconds": best_dbt,
+        "features.customer_month.pandas_seconds": best_pandas,
+        "features.customer_month.speedup_vs_pandas": best_pandas / best_dbt,
+        "features.all_marts_10m.seconds": min(dbt_walls),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=60_000, help="World size (default 60k).")
+    parser.add_argument("--repeats", type=int, default=2, help="Best of this many runs.")
+    args = parser.parse_args()
+    figures = run(args.customers, args.repeats)
+    print(machine_description())
+    for name, value in figures.items():
+        print(f"  {name}: {value:,.2f}")
+    record(figures)
+
+
+if __name__ == "__main__":
+    main()
