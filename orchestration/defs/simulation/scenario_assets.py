@@ -45,8 +45,9 @@ from simulation.twin_scenarios import (
 )
 
 
-def raw(table: str) -> dg.AssetKey:
-    return dg.AssetKey(["raw", table])
+def raw(table: str) -> dg.AssetDep:
+    """A raw table; a scenario reads all of it, whatever day partitions it has."""
+    return dg.AssetDep(dg.AssetKey(["raw", table]), partition_mapping=dg.AllPartitionMapping())
 
 
 TWIN_INPUTS = ["scenario_definition", "world_ground_truth"]
