@@ -125,8 +125,16 @@ def append_entry(con: duckdb.DuckDBPyConnection, entry: LedgerEntry) -> None:
 
 
 def read_ledger(con: duckdb.DuckDBPyConnection, model_name: str) -> pd.DataFrame:
-    """Every row for `model_name`, oldest first (empty when nothing was decided yet)."""
-    ensure_ledger(con)
+    """Every row for `model_name`, oldest first (empty when nothing was decided yet).
+
+    Works on a read-only connection: a missing table reads as an empty ledger.
+    """
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'results' and table_name = 'promotion_ledger'"
+    ).fetchall()[0][0]
+    if not exists:
+        return pd.DataFrame(columns=["sequence", *LedgerEntry.__dataclass_fields__])
     return con.execute(
         f"select * from {LEDGER_TABLE} where model_name = ? order by sequence", [model_name]
     ).df()

@@ -192,6 +192,22 @@ def record_artifact_hash(settings: MlflowSettings, name: str, version: str) -> s
     return sha
 
 
+def ensure_artifact_hashes(
+    settings: MlflowSettings, name: str, aliases: tuple[str, ...]
+) -> dict[str, str]:
+    """Record the hash of each alias's version that has none yet (trust on first sight).
+
+    For versions registered by code that does not call `record_artifact_hash` itself. The
+    window between registration and this call is not covered; recording at registration is.
+    """
+    hashes = {}
+    for alias in aliases:
+        version = alias_version(settings, name, alias)
+        if version is not None:
+            hashes[alias] = record_artifact_hash(settings, name, version)
+    return hashes
+
+
 def load_verified_model(settings: MlflowSettings, name: str, alias: str) -> tuple[Any, str]:
     """The model behind `name@alias` and its version, after checking its artifact hash.
 
