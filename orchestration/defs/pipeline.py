@@ -2,9 +2,14 @@
 
 import dagster as dg
 
+from orchestration.defs.simulation.partitions import SCENARIO_TAG
+
+# A job has one partitions definition: the daily one. What-if scenarios are partitioned by
+# scenario instead and run in their own job (scenario_what_if), as does what depends on them.
+_scenario_assets = dg.AssetSelection.tag(*next(iter(SCENARIO_TAG.items())))
 twinops_pipeline = dg.define_asset_job(
     "twinops_pipeline",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - _scenario_assets.downstream(),
     description=(
         "Load the business (entities whole, events for the run's days), build features, train, "
         "simulate and monitor. Run it over a window of days as a single-run backfill."

@@ -42,14 +42,16 @@ TINY_RUN_CONFIG = {
 def pipeline_runs(definitions, state_home, ray_local):
     """Run the pipeline twice on the same world, as a nightly schedule would."""
     job = definitions.resolve_job_def("twinops_pipeline")
+    # Every day of the tiny world in one run: a single-run backfill of the daily partitions.
+    whole_world = partition_window_tags(TINY_WORLD.start.isoformat(), TINY_WORLD.end.isoformat())
     with dg.DagsterInstance.ephemeral() as instance:
         first = job.execute_in_process(
-            run_config=TINY_RUN_CONFIG, instance=instance, raise_on_error=False
+            run_config=TINY_RUN_CONFIG, instance=instance, raise_on_error=False, tags=whole_world
         )
         with duckdb.connect(str(state_home / "warehouse.duckdb"), read_only=True) as con:
             counts_after_first = _raw_counts(con)
         second = job.execute_in_process(
-            run_config=TINY_RUN_CONFIG, instance=instance, raise_on_error=False
+            run_config=TINY_RUN_CONFIG, instance=instance, raise_on_error=False, tags=whole_world
         )
     return first, second, counts_after_first
 
