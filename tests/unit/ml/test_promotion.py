@@ -246,3 +246,16 @@ def test_ledger_rows_are_typed_and_ordered(ledger_db):
     assert isinstance(ledger["recorded_at"].iloc[0], pd.Timestamp)
     with pytest.raises(ValueError, match="unknown ledger action"):
         LedgerEntry(CHURN_MODEL_NAME, "delete", DONE, "t", "why")
+
+
+def test_rollback_cli_restores_the_previous_champion(settings, registry, holdout, capsys):
+    from ml.rollback import main
+
+    home = Path(settings.tracking_uri.removeprefix("sqlite:///")).parent
+    point_aliases(settings, champion=registry["noise"], challenger=registry["good"])
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    promote_if_better(settings, con, CHURN_MODEL_NAME, holdout, RULE, "tester")
+    con.close()
+    assert main(["--model", CHURN_MODEL_NAME, "--home", str(home), "--by", "on-call"]) == 0
+    assert alias_version(settings, CHURN_MODEL_NAME, CHAMPION) == registry["noise"]
+    assert f"v{registry['good']} -> v{registry['noise']}" in capsys.readouterr().out
