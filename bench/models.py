@@ -11,6 +11,7 @@ ROI: the media-mix model on the default world against the true channel ROI.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import pandas as pd
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--series", type=int, default=N_SERIES, help="demand series to forecast")
     parser.add_argument("--no-record", action="store_true", help="print only")
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows when piped to a log
     print(f"models benchmark on {machine_description()}")
 
     series, truth = demand_panel(args.series)

@@ -10,7 +10,9 @@ For each channel, daily conversions are modelled as
 nor caused by negative spend), and the grid point with the lowest Poisson deviance wins.
 The base and the saturation curve trade off against each other when spend stays in the
 curve's near-linear part, so by default the base is kept only if BIC prefers it (deviance
-lower by more than ``log(n_days)``).
+lower by more than ``log(n_days)``). A base hidden in the attributed conversions is not
+identified from spend variation alone (a strongly saturated curve mimics it), so when one is
+known from outside (a holdout test), pass it as ``known_base_daily``.
 Incremental conversions are what the spend term predicts (the model's conversions minus the
 ``base`` it predicts with zero spend), and
 
@@ -66,6 +68,14 @@ class MediaMixConfig(BaseModel):
             "when it lowers the Poisson deviance by more than BIC's price of one parameter."
         ),
     )
+    known_base_daily: dict[str, float] = Field(
+        default_factory=dict,
+        description=(
+            "Daily conversions per channel that happen without spend, when known from outside "
+            "the spend data (a holdout or geo test, organic attribution). The base and the "
+            "saturation curve are weakly identified from spend variation alone."
+        ),
+    )
     min_days: int = Field(default=90, ge=14, description="Fewest days a channel needs.")
 
     @field_validator("decays")
@@ -74,6 +84,14 @@ class MediaMixConfig(BaseModel):
         if not decays or any(not 0 <= d < 1 for d in decays):
             raise ValueError(f"adstock decays must lie in [0, 1), got {decays}")
         return decays
+
+    @field_validator("known_base_daily")
+    @classmethod
+    def _non_negative_base(cls, base: dict[str, float]) -> dict[str, float]:
+        negative = {channel: value for channel, value in base.items() if value < 0}
+        if negative:
+            raise ValueError(f"known base conversions must be non-negative, got {negative}")
+        return base
 
     @field_validator("half_saturation_multiples")
     @classmethod
@@ -224,6 +242,10 @@ def _fit_channel(channel: str, group: pd.DataFrame, config: MediaMixConfig) -> C
     """The fit with or without a base, as configured; 'auto' lets BIC choose."""
     spend = group["spend"].to_numpy(dtype=float)
     conversions = group["conversions"].to_numpy(dtype=float)
+    if channel in config.known_base_daily:
+        return _fit_channel_grid(
+            channel, spend, conversions, config, False, config.known_base_daily[channel]
+        )
     if config.base != "auto":
         return _fit_channel_grid(channel, spend, conversions, config, config.base == "always")
     without_base = _fit_channel_grid(channel, spend, conversions, config, False)
@@ -240,8 +262,12 @@ def _fit_channel_grid(
     conversions: np.ndarray,
     config: MediaMixConfig,
     fit_base: bool,
+    known_base: float = 0.0,
 ) -> ChannelResponse:
-    """Grid over decay x half-saturation; NNLS for base and beta; lowest deviance wins."""
+    """Grid over decay x half-saturation; NNLS for base and beta; lowest deviance wins.
+
+    A ``known_base`` is an offset: the spend term is fitted to the conversions above it.
+    """
     best: tuple[float, float, float, float, float, np.ndarray] | None = None
     for decay in config.decays:
         carried = geometric_adstock(spend, decay)
@@ -254,11 +280,11 @@ def _fit_channel_grid(
                 if fit_base
                 else response[:, None]
             )
-            coefficients, _ = nnls(design, conversions)
-            fitted = design @ coefficients
+            coefficients, _ = nnls(design, conversions - known_base)
+            fitted = known_base + design @ coefficients
             deviance = _poisson_deviance(conversions, fitted)
             if best is None or deviance < best[0]:
-                base = float(coefficients[0]) if fit_base else 0.0
+                base = float(coefficients[0]) if fit_base else known_base
                 beta = float(coefficients[-1])
                 best = (deviance, decay, half_saturation, base, beta, response)
     if best is None:  # unreachable: the validators forbid empty grids
