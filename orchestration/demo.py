@@ -35,6 +35,8 @@ class ProgressHandler(logging.Handler):
         super().__init__(level=logging.DEBUG)
         self.stream = stream
         self.step_started: dict[str, float] = {}
+        # A run over many days records one materialization per day: show each asset once.
+        self.shown: set[tuple[str, str]] = set()
 
     def emit(self, record: logging.LogRecord) -> None:
         meta = getattr(record, "dagster_meta", None) or {}
@@ -49,8 +51,14 @@ class ProgressHandler(logging.Handler):
         elapsed = now - self.step_started.get(step, now)
         if event.event_type_value == "ASSET_MATERIALIZATION":
             materialization = event.event_specific_data.materialization
+            shown_key = (str(meta.get("run_id")), materialization.asset_key.to_user_string())
+            if shown_key in self.shown:
+                return
+            self.shown.add(shown_key)
             rows = materialization.metadata.get("dagster/row_count")
             detail = f"  {rows.value:,} rows" if rows is not None else ""
+            if materialization.partition is not None:
+                detail += " (every day of the run)"
             self._say(
                 f"  ✓ {materialization.asset_key.to_user_string():<52} {elapsed:6.1f}s{detail}"
             )
@@ -107,6 +115,7 @@ def partition_window_tags(first_day: str, last_day: str) -> dict[str, str]:
 def _default_environment(paths: StatePaths) -> None:
     """What the Makefile sets, for runs started without it."""
     os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT))
+    os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "true")
     os.environ.setdefault("TWINOPS_DAGSTER_STORAGE", str(paths.dagster / "storage"))
     os.environ.setdefault("TWINOPS_DAGSTER_COMPUTE_LOGS", str(paths.dagster / "compute_logs"))
     os.environ["TWINOPS_HOME"] = str(paths.home)
@@ -165,12 +174,64 @@ def _demo_logger(log_path: Path, terminal: TextIO):
     return demo_logger
 
 
+def _run_everything(
+    definitions, job, run_config, args, paths: StatePaths, terminal: TextIO
+) -> list:
+    """The pipeline over every day of the business, each what-if scenario, then the comparison."""
+    import dagster as dg
+
+    from orchestration.defs.simulation.partitions import (
+        register_scenario_partitions,
+        scenario_partitions,
+    )
+    from simulation.parallel import ray_session
+
+    # One Ray for all of the demo's runs; each run's Ray resource reuses it.
+    with dg.DagsterInstance.get() as instance, ray_session(temp_dir=str(paths.ray)):
+        # All days in one run: a single-run backfill of the daily partitions.
+        results = [
+            job.execute_in_process(
+                run_config=run_config,
+                instance=instance,
+                raise_on_error=False,
+                tags=partition_window_tags(args.start, args.end),
+            )
+        ]
+        if not results[-1].success:
+            return results
+        register_scenario_partitions(instance)
+        what_if = definitions.resolve_job_def("scenario_what_if")
+        for scenario in instance.get_dynamic_partitions(scenario_partitions.name):
+            print(f"  what-if scenario: {scenario}", file=terminal)
+            results.append(
+                what_if.execute_in_process(
+                    run_config=run_config,
+                    instance=instance,
+                    raise_on_error=False,
+                    partition_key=scenario,
+                )
+            )
+            if not results[-1].success:
+                return results
+        compare = definitions.resolve_job_def("compare_scenarios")
+        results.append(
+            compare.execute_in_process(
+                run_config=run_config, instance=instance, raise_on_error=False
+            )
+        )
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seed", type=int, default=42, help="seed of the synthetic business")
     parser.add_argument(
         "--customers", type=int, default=20_000, help="approximate customers in the business"
     )
+    parser.add_argument(
+        "--start", default="2024-01-01", help="first day of the business (YYYY-MM-DD)"
+    )
+    parser.add_argument("--end", default="2025-12-31", help="last day of the business (YYYY-MM-DD)")
     args = parser.parse_args(argv)
 
     paths = StatePaths.from_env()
@@ -207,14 +268,8 @@ def main(argv: list[str] | None = None) -> int:
             "end": args.end,
         }
         run_config = {"loggers": {"demo": {}}, "resources": {"business": {"config": business}}}
-        with dg.DagsterInstance.get() as instance:
-            # All days of the business in one run: a single-run backfill of the daily partitions.
-            result = job.execute_in_process(
-                run_config=run_config,
-                instance=instance,
-                raise_on_error=False,
-                tags=partition_window_tags(args.start, args.end),
-            )
+        results = _run_everything(definitions, job, run_config, args, paths, terminal)
+        result = next((r for r in results if not r.success), results[-1])
     took = time.monotonic() - started
     if not result.success:
         print(
@@ -222,7 +277,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    print(f"\nRun {result.run_id} succeeded in {took:.0f}s.")
+    print(
+        f"\n{len(results)} runs succeeded in {took:.0f}s: the pipeline, {len(results) - 2} what-if scenarios, their comparison."
+    )
     print(_summary(paths))
     return 0
 

@@ -23,3 +23,10 @@ nightly_refresh = dg.build_schedule_from_partitioned_job(
     name="nightly_refresh",
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
+
+# Compares every simulated scenario with the baseline (after scenario_what_if runs).
+compare_scenarios = dg.define_asset_job(
+    "compare_scenarios",
+    selection=dg.AssetSelection.assets("scenario_comparison"),
+    description="Compare every simulated what-if scenario with the baseline (common random numbers).",
+)

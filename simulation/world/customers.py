@@ -146,10 +146,17 @@ def generate_customers(
             truth_parts.append((customer_id[at_risk], np.full(at_risk.sum(), m0), p_churn, churns))
         price_shock *= np.exp(-1 / 3)
 
-        # 2. Price changes in force from a day of this month (injected drift).
+        # 2. Price changes in force from a day of this month (injected drift). Charges earlier
+        # in the month keep the old price, so the change shows in the data from its day on.
+        price_before_change: np.ndarray | None = None
+        change_day = np.empty(0, dtype=np.int64)
         for day, magnitude in price_events:
             if m0 <= day < m1:
+                if price_before_change is None:
+                    price_before_change = price.copy()
+                    change_day = np.full(n, np.iinfo(np.int64).max)
                 hit = np.flatnonzero((signup_day < day) & (churn_day > day))
+                change_day[hit] = day
                 price[hit] = np.round(price[hit] * (1 + magnitude), 2)
                 price_shock[hit] += magnitude
                 events.append((customer_id[hit], np.full(len(hit), day), np.full(len(hit), 2), np.zeros(len(hit)), price[hit]))
@@ -182,8 +189,11 @@ def generate_customers(
         due = (plan[idx] == 0) | (signup_month_of_year[idx] == month_of_year)
         billed = due & (bill_day > signup_day[idx]) & (bill_day < churn_day[idx]) & (bill_day >= first_day) & (bill_day <= last_day)
         b = idx[billed]
-        amount = np.where(plan[b] == 1, price[b] * 12, price[b])
-        events.append((customer_id[b], bill_day[billed], np.full(len(b), 1), np.round(amount, 2), price[b]))
+        billed_price = price[b]
+        if price_before_change is not None:
+            billed_price = np.where(bill_day[billed] < change_day[b], price_before_change[b], price[b])
+        amount = np.where(plan[b] == 1, billed_price * 12, billed_price)
+        events.append((customer_id[b], bill_day[billed], np.full(len(b), 1), np.round(amount, 2), billed_price))
 
     # Signups inside the window (with their first charge) and cancellations.
     inside = signup_day >= first_day

@@ -79,9 +79,9 @@ class FeatureDriftConfig(dg.Config):
     daily_lookback_days: int = Field(
         default=14, description="Newest billing days scored and judged by each run."
     )
-    prediction_p_value: float = Field(
-        default=ModelDriftRule().prediction_p_value,
-        description="K-S p-value under which the champion's predictions have drifted.",
+    prediction_threshold: float = Field(
+        default=ModelDriftRule().prediction_threshold,
+        description="Normed Wasserstein distance at which the champion's predictions have drifted.",
     )
     target_p_value: float = Field(
         default=ModelDriftRule().target_p_value,
@@ -123,7 +123,7 @@ def _model_drift(features: pd.DataFrame, config: FeatureDriftConfig, mlflow: Mlf
     newest = features[features["month_start"] == features["month_start"].max()]
     labelled_newest = holdout[holdout["month_start"] == holdout["month_start"].max()]
     rule = ModelDriftRule(
-        prediction_p_value=config.prediction_p_value, target_p_value=config.target_p_value
+        prediction_threshold=config.prediction_threshold, target_p_value=config.target_p_value
     )
     predictions = prediction_drift(
         predict_churn(champion, reference), predict_churn(champion, newest), rule

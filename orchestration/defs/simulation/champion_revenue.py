@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ml.churn import predict_churn
-from ml.tracking import CHAMPION, CHURN_MODEL_NAME, load_model_by_alias
+from ml.promotion import load_verified_model
+from ml.tracking import CHAMPION, CHURN_MODEL_NAME
 from orchestration.resources import MlflowResource, WarehouseResource
 from orchestration.warehouse_reads import churn_features
 from simulation.engines.finance import RevenueModel
@@ -28,7 +29,8 @@ def champion_revenue_model(
     warehouse: WarehouseResource, mlflow: MlflowResource
 ) -> ChampionRevenueModel:
     """Score the feature mart's newest month with `churn_lgbm@champion` and build the model."""
-    model, version = load_model_by_alias(mlflow.settings, CHURN_MODEL_NAME, CHAMPION)
+    # The artifact's hash is checked against the one recorded at registration: no tampered model.
+    model, version = load_verified_model(mlflow.settings, CHURN_MODEL_NAME, CHAMPION)
     with warehouse.connect(read_only=True) as con:
         features = churn_features(con)
         customers = con.execute("select * from raw.customers").df()

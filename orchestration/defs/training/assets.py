@@ -7,6 +7,7 @@ from pydantic import Field
 
 from ml.churn import ChurnTrainingConfig as ChurnKnobs
 from ml.churn import train_churn_model
+from ml.promotion import record_artifact_hash
 from ml.tracking import log_churn_training, run_link
 from orchestration.metadata import table_preview
 from orchestration.paths import REPO_ROOT
@@ -17,7 +18,6 @@ from orchestration.warehouse_reads import (
     data_lineage,
     true_churn,
 )
-
 
 DEFAULTS = ChurnKnobs()
 
@@ -75,6 +75,8 @@ def churn_model(
         "dagster_run_id": context.run_id,
     }
     registered = log_churn_training(mlflow.settings, result, knobs, tags)
+    # Recorded once, at registration: every later load by alias verifies the files against it.
+    artifact_sha256 = record_artifact_hash(mlflow.settings, registered.name, registered.version)
     metrics = result.metrics()
     link = run_link(mlflow.ui_url, registered.experiment_id, registered.run_id)
     return dg.MaterializeResult(
@@ -83,6 +85,7 @@ def churn_model(
             "mlflow_run_id": registered.run_id,
             "registered_model": f"{registered.name} v{registered.version}",
             "aliases": ", ".join(registered.aliases),
+            "artifact_sha256": artifact_sha256,
             "roc_auc": metrics["roc_auc"],
             "baseline_roc_auc": metrics["baseline_roc_auc"],
             "oracle_auc_gap": metrics.get("oracle_auc_gap", float("nan")),
