@@ -178,16 +178,23 @@ def quiet_sktime() -> Iterator[None]:
     """Silence sktime's FutureWarnings and adapter chatter around construction and fitting.
 
     sktime re-inserts a ``default`` filter for FutureWarning while it runs, which overrides a
-    global ignore, so the filter has to be set locally around every call.
+    global ignore and even a local one (e.g. in the clones ConformalIntervals makes). So the
+    warnings are recorded rather than printed, and only those from other code are re-issued.
     """
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.filterwarnings(
-            "ignore", category=UserWarning, module=r"(sktime|statsforecast)\..*"
-        )
         warnings.filterwarnings("ignore", message=r".*copy.*keyword.*")
         yield
+    for warning in caught:
+        chatter = issubclass(warning.category, FutureWarning | DeprecationWarning) or any(
+            f"{package}/" in warning.filename.replace("\\", "/")
+            for package in ("sktime", "statsforecast")
+        )
+        if not chatter:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
 
 
 def demand_series_from_orders(demand_orders: pd.DataFrame) -> pd.DataFrame:
