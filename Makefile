@@ -71,10 +71,12 @@ test-all: install
 	pytest $(PYTEST_ARGS)
 
 bench: install
-	@for module in $$(ls bench/*.py | xargs -n1 basename | sed 's/\.py$$//' | grep -v -E '^(__init__|results)$$'); do \
+	@rm -f bench/results.json  # every figure from this run, none left over from an older one
+	@for module in $$(ls bench/*.py | xargs -n1 basename | sed 's/\.py$$//' | grep -v -E '^(__init__|results|report)$$'); do \
 		echo "== bench.$$module"; python -m bench.$$module || exit 1; \
 	done
-	@echo "figures: bench/results.json"
+	python -m bench.report
+	@echo "figures: bench/results.json; summary: docs/benchmarks.md"
 
 ui: install
 	@bash scripts/ui.sh $(DAGSTER_PORT) $(MLFLOW_PORT)

@@ -32,6 +32,9 @@ TINY_RUN_CONFIG = {
     },
     "ops": {
         "churn_model": {"config": {"n_estimators": 60}},
+        # The tiny world has eight months: short horizons, one process.
+        "demand_forecaster": {"config": {"horizons": [7, 28], "n_jobs": 1}},
+        "revenue_forecaster": {"config": {"frequency": "D", "horizons": [7, 28], "n_jobs": 1}},
         "revenue_forecast": {"config": {"n_paths": 2_000, "paths_per_chunk": 500}},
         "champion_vs_challenger": {"config": {"n_bootstrap": 100}},
     },
@@ -130,6 +133,24 @@ def test_mlflow_has_runs_with_metrics_and_aliases(pipeline_runs, state_home):
     # The first version became champion; the retrain is only the challenger.
     assert alias_version(settings, CHURN_MODEL_NAME, CHAMPION) == "1"
     assert alias_version(settings, CHURN_MODEL_NAME, CHALLENGER) == "2"
+
+
+def test_forecasters_and_roi_model_are_registered_with_comparable_metrics(
+    pipeline_runs, state_home
+):
+    settings = MlflowSettings.local(state_home)
+    settings.activate()
+    for experiment, metric in (
+        ("demand_forecast", "mase_vs_snaive_max"),
+        ("revenue_forecast", "coverage95_min"),
+        ("marketing_roi", "roi_max_abs_rel_error"),
+    ):
+        runs = mlflow.search_runs(experiment_names=[experiment])
+        assert len(runs) == 2, experiment
+        assert f"metrics.{metric}" in runs.columns, (experiment, sorted(runs.columns))
+    first, _, _ = pipeline_runs
+    roi = first.asset_materializations_for_node("marketing_roi")[0].metadata
+    assert roi["max_abs_rel_error_vs_truth"].value < 0.5
 
 
 def test_training_links_its_mlflow_run(pipeline_runs):
