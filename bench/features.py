@@ -30,8 +30,7 @@ import numpy as np
 import pandas as pd
 
 from bench.results import machine_description, record
-from ingestion.contracts import ALL_CONTRACTS
-from ingestion.load import load_frame, parent_keys_from_warehouse
+from ingestion.load import load_tables
 from ingestion.warehouse import connect
 from simulation.world import WorldConfig, generate_world
 
@@ -62,14 +61,7 @@ def build_warehouse(folder: Path, n_customers: int) -> int:
     """Load a world into ``folder``/warehouse.duckdb; return its transaction count."""
     world = generate_world(WorldConfig(n_customers=n_customers))
     con = connect(folder / "warehouse.duckdb")
-    for contract in ALL_CONTRACTS:
-        load_frame(
-            con,
-            contract,
-            world.tables[contract.name],
-            source="generator",
-            parent_keys=parent_keys_from_warehouse(con, contract),
-        )
+    load_tables(con, world.tables, source="generator")
     con.close()
     return len(world.tables["usage_events"]) + len(world.tables["subscription_events"])
 

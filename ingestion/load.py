@@ -427,3 +427,28 @@ def _append_load_log(con: duckdb.DuckDBPyConnection, result: LoadResult) -> None
             result.loaded_at,
         ],
     )
+
+
+def load_tables(
+    con: duckdb.DuckDBPyConnection, tables: Mapping[str, pd.DataFrame], *, source: str
+) -> list[LoadResult]:
+    """Load whole tables (every table of a generated world, say), parents before children.
+
+    Each table is replaced whole and checked against the parent keys already loaded.
+    """
+    from ingestion.contracts import ALL_CONTRACTS  # the registry imports every contract module
+
+    unknown = sorted(set(tables) - {contract.name for contract in ALL_CONTRACTS})
+    if unknown:
+        raise IngestionError(f"no contract for table(s) {', '.join(unknown)}", source=source)
+    return [
+        load_frame(
+            con,
+            contract,
+            tables[contract.name],
+            source=source,
+            parent_keys=parent_keys_from_warehouse(con, contract),
+        )
+        for contract in ALL_CONTRACTS
+        if contract.name in tables
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from ingestion.contracts.base import TableContract
 
@@ -78,3 +79,39 @@ def raw_table_ddl(contract: TableContract) -> str:
         for column in contract.columns
     )
     return f"create table if not exists {raw_table_name(contract)} (\n  {columns}\n)"
+
+
+def replace_table(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pd.DataFrame
+) -> None:
+    """Replace `schema.table` with `frame` in one transaction (created if missing)."""
+    _write_frame(con, schema, table, frame, replace=True)
+
+
+def append_to_table(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pd.DataFrame
+) -> None:
+    """Append `frame` to `schema.table` by column name in one transaction (created on first use)."""
+    _write_frame(con, schema, table, frame, replace=False)
+
+
+def _write_frame(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pd.DataFrame, *, replace: bool
+) -> None:
+    target = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+    con.execute(f"create schema if not exists {quote_identifier(schema)}")
+    con.begin()
+    try:
+        con.register("__twinops_frame", frame)
+        if replace:
+            con.execute(f"create or replace table {target} as select * from __twinops_frame")
+        else:
+            con.execute(
+                f"create table if not exists {target} as select * from __twinops_frame limit 0"
+            )
+            con.execute(f"insert into {target} by name select * from __twinops_frame")
+        con.unregister("__twinops_frame")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise

@@ -231,21 +231,30 @@ def demand_truth_from_components(demand_components: pd.DataFrame) -> pd.DataFram
     )
 
 
-def daily_revenue_from_charges(
-    subscription_events: pd.DataFrame, series_id: str = "subscription_revenue"
-) -> pd.DataFrame:
-    """Daily sum of charged amounts as one daily series, with zero on days without charges."""
+def _charges(subscription_events: pd.DataFrame) -> pd.DataFrame:
+    """The charge events, which carry the revenue; an error when there are none."""
     _require_columns(
         subscription_events, ("event_date", "event_type", "amount"), "subscription_events"
     )
     charges = subscription_events[subscription_events["event_type"] == "charge"]
     if charges.empty:
         raise ValueError("subscription_events holds no charge events: no revenue to forecast")
-    day = pd.to_datetime(charges["event_date"]).dt.normalize()
-    revenue = charges["amount"].astype(float).groupby(day).sum()
-    revenue = revenue.reindex(
-        pd.date_range(revenue.index.min(), revenue.index.max(), freq="D"), fill_value=0.0
+    return charges
+
+
+def daily_revenue_from_charges(
+    subscription_events: pd.DataFrame, series_id: str = "subscription_revenue"
+) -> pd.DataFrame:
+    """Daily sum of charged amounts as one daily series, with zero on days without charges."""
+    charges = _charges(subscription_events)
+    revenue = (
+        charges["amount"]
+        .astype(float)
+        .groupby(pd.to_datetime(charges["event_date"]).dt.normalize())
+        .sum()
     )
+    days = pd.date_range(revenue.index.min(), revenue.index.max(), freq="D")
+    revenue = revenue.reindex(days, fill_value=0.0)
     return pd.DataFrame(
         {"series_id": series_id, "date": revenue.index, "value": revenue.to_numpy()}
     )
@@ -255,12 +264,7 @@ def monthly_revenue_from_charges(
     subscription_events: pd.DataFrame, series_id: str = "subscription_revenue"
 ) -> pd.DataFrame:
     """Monthly sum of charged amounts (event_type == 'charge') as one monthly series."""
-    _require_columns(
-        subscription_events, ("event_date", "event_type", "amount"), "subscription_events"
-    )
-    charges = subscription_events[subscription_events["event_type"] == "charge"]
-    if charges.empty:
-        raise ValueError("subscription_events holds no charge events: no revenue to forecast")
+    charges = _charges(subscription_events)
     month = pd.to_datetime(charges["event_date"]).dt.to_period("M").dt.to_timestamp()
     revenue = charges["amount"].astype(float).groupby(month).sum()
     return pd.DataFrame(

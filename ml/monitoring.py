@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingestion.warehouse import replace_table
 from ml.churn import LABEL, predict_churn
 from ml.compare import roc_auc
 from ml.drift import DriftResult, DriftRule, detect_drift
@@ -156,15 +157,8 @@ def refresh_prediction_outcomes(
     """Rebuild `results.prediction_outcomes` from every stored prediction and known label."""
     predictions = con.execute(f"select * from {PREDICTIONS_TABLE}").df()
     outcomes = prediction_outcomes(predictions, labels).assign(evaluated_at=evaluated_at)
-    con.begin()
-    try:
-        con.register("outcomes_frame", outcomes)
-        con.execute(f"create or replace table {OUTCOMES_TABLE} as select * from outcomes_frame")
-        con.unregister("outcomes_frame")
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
+    schema, table = OUTCOMES_TABLE.split(".")
+    replace_table(con, schema, table, outcomes)
     return outcomes
 
 

@@ -121,7 +121,6 @@ def log_churn_training(
     The first version of the model also becomes champion.
     """
     experiment_id = settings.experiment_id(CHURN_EXPERIMENT)
-    client = MlflowClient(settings.tracking_uri)
     with mlflow.start_run(experiment_id=experiment_id, run_name="churn_lgbm", tags=tags) as run:
         mlflow.log_params(config.model_dump() | {"features": ",".join(FEATURES)})
         mlflow.log_metrics(result.metrics())
@@ -158,19 +157,30 @@ def log_churn_training(
             skops_trusted_types=SKOPS_TRUSTED_TYPES,
         )
     version = str(info.registered_model_version)
-    client.set_registered_model_alias(CHURN_MODEL_NAME, CHALLENGER, version)
-    aliases = [CHALLENGER]
-    if champion_version(settings, CHURN_MODEL_NAME) is None:
-        client.set_registered_model_alias(CHURN_MODEL_NAME, CHAMPION, version)
-        aliases.append(CHAMPION)
+    aliases = assign_new_version_aliases(settings, CHURN_MODEL_NAME, version)
     return RegisteredVersion(
         name=CHURN_MODEL_NAME,
         version=version,
         run_id=run.info.run_id,
         experiment_id=experiment_id,
         model_uri=f"models:/{CHURN_MODEL_NAME}/{version}",
-        aliases=tuple(aliases),
+        aliases=aliases,
     )
+
+
+def assign_new_version_aliases(
+    settings: MlflowSettings, name: str, version: str
+) -> tuple[str, ...]:
+    """A newly trained version becomes `challenger`; the first version also becomes `champion`.
+
+    Later promotions go through ml.promotion's rule and ledger, never through here.
+    """
+    client = MlflowClient(settings.tracking_uri)
+    client.set_registered_model_alias(name, CHALLENGER, version)
+    if champion_version(settings, name) is not None:
+        return (CHALLENGER,)
+    client.set_registered_model_alias(name, CHAMPION, version)
+    return (CHALLENGER, CHAMPION)
 
 
 def champion_version(settings: MlflowSettings, name: str) -> str | None:

@@ -21,18 +21,11 @@ import matplotlib.pyplot as plt
 import mlflow
 import numpy as np
 import pandas as pd
-from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from ml.forecasting import SELECTED, ForecastResult
 from ml.marketing_roi import MediaMixResult
-from ml.tracking import (
-    CHALLENGER,
-    CHAMPION,
-    MlflowSettings,
-    RegisteredVersion,
-    champion_version,
-)
+from ml.tracking import MlflowSettings, RegisteredVersion, assign_new_version_aliases
 
 ForecastFamily = Literal["demand", "revenue"]
 EXPERIMENTS: dict[str, str] = {
@@ -240,19 +233,14 @@ def _roi_model_card(result: MediaMixResult, tags: dict[str, str]) -> str:
 def _register(
     settings: MlflowSettings, name: str, version: str, run_id: str, experiment_id: str
 ) -> RegisteredVersion:
-    client = MlflowClient(settings.tracking_uri)
-    client.set_registered_model_alias(name, CHALLENGER, version)
-    aliases = [CHALLENGER]
-    if champion_version(settings, name) is None:
-        client.set_registered_model_alias(name, CHAMPION, version)
-        aliases.append(CHAMPION)
+    aliases = assign_new_version_aliases(settings, name, version)
     return RegisteredVersion(
         name=name,
         version=version,
         run_id=run_id,
         experiment_id=experiment_id,
         model_uri=f"models:/{name}/{version}",
-        aliases=tuple(aliases),
+        aliases=aliases,
     )
 
 

@@ -8,6 +8,8 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from ingestion.warehouse import append_to_table, replace_table
+
 CHURN_FEATURES_TABLE = "features.customer_month_churn_features"
 CHURN_FEATURES_ASSET = dg.AssetKey(["features", "customer_month_churn_features"])
 
@@ -28,33 +30,12 @@ def true_churn(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
 
 def replace_results_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
     """Replace results.<table> with `frame` in one transaction."""
-    con.execute("create schema if not exists results")
-    con.begin()
-    try:
-        con.register("results_frame", frame)
-        con.execute(f'create or replace table results."{table}" as select * from results_frame')
-        con.unregister("results_frame")
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
+    replace_table(con, "results", table, frame)
 
 
 def append_results_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
     """Append `frame` to results.<table> (created on first use) in one transaction."""
-    con.execute("create schema if not exists results")
-    con.begin()
-    try:
-        con.register("results_frame", frame)
-        con.execute(
-            f'create table if not exists results."{table}" as select * from results_frame limit 0'
-        )
-        con.execute(f'insert into results."{table}" by name select * from results_frame')
-        con.unregister("results_frame")
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
+    append_to_table(con, "results", table, frame)
 
 
 def data_lineage(con: duckdb.DuckDBPyConnection) -> dict[str, str]:

@@ -18,8 +18,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from ingestion.contracts import ALL_CONTRACTS
-from ingestion.load import load_frame, parent_keys_from_warehouse
+from ingestion.load import load_tables
 from ingestion.warehouse import connect
 from simulation.world import WorldConfig, generate_world
 
@@ -109,14 +108,7 @@ def marts_before_and_after(tmp_path_factory) -> tuple[dict, dict]:
     home = tmp_path_factory.mktemp("point_in_time")
     world = generate_world(WorldConfig.tiny())
     con = connect(home / "warehouse.duckdb")
-    for contract in ALL_CONTRACTS:
-        load_frame(
-            con,
-            contract,
-            world.tables[contract.name],
-            source="generator",
-            parent_keys=parent_keys_from_warehouse(con, contract),
-        )
+    load_tables(con, world.tables, source="generator")
     con.close()
 
     run_dbt(home, "build")
