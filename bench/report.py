@@ -47,6 +47,12 @@ TARGETS: dict[str, tuple[str, float, str, str]] = {
         "#5",
         "lowest empirical coverage of the 95 % intervals (target 0.90-0.99)",
     ),
+    "forecast.noise_floor_ratio_30d": (
+        "<=",
+        1.15,
+        "#5",
+        "30-day demand RMSE over the world's noise sd (within 15 % of the floor)",
+    ),
     "roi.max_abs_rel_error": (
         "<=",
         0.20,

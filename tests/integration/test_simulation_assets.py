@@ -12,9 +12,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from ingestion.contracts import ALL_CONTRACTS
-from ingestion.load import load_frame
-from ingestion.warehouse import connect
+from ingestion.load import load_tables
+from ingestion.warehouse import connect, replace_table
 from ml.churn import ChurnTrainingConfig, train_churn_model
 from ml.tracking import MlflowSettings, log_churn_training
 from orchestration.defs.simulation.comparison import scenario_comparison
@@ -52,13 +51,9 @@ def twin_home(tmp_path_factory, state_home, ray_local):
     home = tmp_path_factory.mktemp("simulation_home")
     world = generate_world(WorldConfig.tiny())
     with connect(home / "warehouse.duckdb") as con:
-        for contract in ALL_CONTRACTS:
-            load_frame(con, contract, world.tables[contract.name], source="generator:seed=7")
-        con.execute("create schema if not exists truth")
+        load_tables(con, world.tables, source="generator:seed=7")
         for name, frame in world.truth.items():
-            con.register("truth_frame", frame)
-            con.execute(f'create table truth."{name}" as select * from truth_frame')
-            con.unregister("truth_frame")
+            replace_table(con, "truth", name, frame)
     dbt = Path(sys.executable).parent / "dbt"
     subprocess.run(
         [

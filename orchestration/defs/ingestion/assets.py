@@ -15,7 +15,7 @@ import pandas as pd
 from ingestion.contracts import ALL_CONTRACTS, TableContract
 from ingestion.load import LoadResult, load_frame, parent_keys_from_warehouse
 from ingestion.validation import SuiteResult, validate_table
-from ingestion.warehouse import quote_identifier
+from ingestion.warehouse import quote_identifier, replace_table
 from orchestration.defs.ingestion.world import SyntheticBusinessResource
 from orchestration.metadata import table_preview
 from orchestration.partitions import daily_partitions
@@ -143,15 +143,8 @@ def business_entities(
             yield from load_and_validate(
                 con, contract, world.tables[contract.name], source=source, window=None, as_of=None
             )
-        con.execute(f"create schema if not exists {TRUTH_SCHEMA}")
-        con.begin()
         for name, frame in world.truth.items():
-            con.register("truth_frame", frame)
-            con.execute(
-                f"create or replace table {TRUTH_SCHEMA}.{quote_identifier(name)} as select * from truth_frame"
-            )
-            con.unregister("truth_frame")
-        con.commit()
+            replace_table(con, TRUTH_SCHEMA, name, frame)
     yield dg.MaterializeResult(
         asset_key="world_ground_truth",
         metadata={
