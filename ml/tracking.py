@@ -171,10 +171,15 @@ def log_churn_training(
 def assign_new_version_aliases(
     settings: MlflowSettings, name: str, version: str
 ) -> tuple[str, ...]:
-    """A newly trained version becomes `challenger`; the first version also becomes `champion`.
+    """Record the new version's artifact hash, then make it `challenger` (and `champion` if first).
 
-    Later promotions go through ml.promotion's rule and ledger, never through here.
+    The hash comes first, so no alias ever points at a version that loading by alias could not
+    verify. Later promotions go through ml.promotion's rule and ledger, never through here.
     """
+    # ml.promotion builds on this module; imported here to avoid an import cycle.
+    from ml.promotion import record_artifact_hash
+
+    record_artifact_hash(settings, name, version)
     client = MlflowClient(settings.tracking_uri)
     client.set_registered_model_alias(name, CHALLENGER, version)
     if champion_version(settings, name) is not None:

@@ -75,7 +75,8 @@ def churn_model(
         "dagster_run_id": context.run_id,
     }
     registered = log_churn_training(mlflow.settings, result, knobs, tags)
-    # Recorded once, at registration: every later load by alias verifies the files against it.
+    # Registration recorded the hash (it never overwrites one): this returns it for the metadata.
+    # Every later load by alias verifies the files against it.
     artifact_sha256 = record_artifact_hash(mlflow.settings, registered.name, registered.version)
     metrics = result.metrics()
     link = run_link(mlflow.ui_url, registered.experiment_id, registered.run_id)

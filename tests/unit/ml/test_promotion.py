@@ -25,6 +25,7 @@ from ml.ledger import (
     read_ledger,
 )
 from ml.promotion import (
+    ARTIFACT_HASH_TAG,
     PREVIOUS_CHAMPION,
     ArtifactIntegrityError,
     PromotionEvidence,
@@ -228,8 +229,12 @@ def test_tampered_model_artifact_is_refused(tmp_path, good_model):
     with pytest.raises(ArtifactIntegrityError):
         load_verified_model(settings, CHURN_MODEL_NAME, CHALLENGER)
 
-    # A version registered without a hash is refused too.
-    log_churn_training(settings, good_model, FAST, {})
+    # Registration records the hash; a version whose hash is missing (registered by other
+    # tooling, or the tag removed) is refused too.
+    newest = log_churn_training(settings, good_model, FAST, {}).version
+    client = MlflowClient(settings.tracking_uri)
+    assert client.get_model_version(CHURN_MODEL_NAME, newest).tags.get(ARTIFACT_HASH_TAG)
+    client.delete_model_version_tag(CHURN_MODEL_NAME, newest, ARTIFACT_HASH_TAG)
     with pytest.raises(ArtifactIntegrityError, match="no 'artifact_sha256' tag"):
         load_verified_model(settings, CHURN_MODEL_NAME, CHALLENGER)
 
