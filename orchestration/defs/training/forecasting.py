@@ -40,6 +40,11 @@ class RevenueForecasterConfig(ForecasterConfig):
     frequency: Literal["D", "MS"] = Field(
         default="MS", description="Monthly ('MS') or daily ('D') revenue."
     )
+    # Two years are 24 monthly points: 18 to train on leave room to score 1, 3 and 6 months
+    # ahead, not 12. Add 12 once the business has three years of history.
+    horizons: list[int] | None = Field(
+        default=[1, 3, 6], description="Horizons in steps (months when frequency is 'MS')."
+    )
 
 
 def _forecast_config(config: ForecasterConfig, frequency: str) -> ForecastConfig:
