@@ -57,8 +57,10 @@ class ProgressHandler(logging.Handler):
             self.shown.add(shown_key)
             rows = materialization.metadata.get("dagster/row_count")
             detail = f"  {rows.value:,} rows" if rows is not None else ""
-            if materialization.partition is not None:
-                detail += " (every day of the run)"
+            partition = materialization.partition
+            if partition is not None:
+                is_day = len(partition) == 10 and partition[4] == partition[7] == "-"
+                detail += " (every day of the run)" if is_day else f" (partition {partition})"
             self._say(
                 f"  ✓ {materialization.asset_key.to_user_string():<52} {elapsed:6.1f}s{detail}"
             )
