@@ -34,6 +34,10 @@ export PYTHONUNBUFFERED := 1
 # does not mark each of its days as failed.
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS := true
 
+# uv trusts the platform's certificate store, as pip does: registries behind a corporate or
+# proxy CA then work without extra settings.
+export UV_SYSTEM_CERTS ?= true
+
 VENV := $(CURDIR)/.venv
 export PATH := $(VENV)/bin:$(PATH)
 # uv from PATH, else a private copy fetched from the package registry into .uv/.
