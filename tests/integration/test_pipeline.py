@@ -32,9 +32,11 @@ TINY_RUN_CONFIG = {
     },
     "ops": {
         "churn_model": {"config": {"n_estimators": 60}},
-        # The tiny world has eight months: short horizons, one process.
-        "demand_forecaster": {"config": {"horizons": [7, 28], "n_jobs": 1}},
-        "revenue_forecaster": {"config": {"frequency": "D", "horizons": [7, 28], "n_jobs": 1}},
+        # The tiny world has eight months: short horizons, one fold, one process.
+        "demand_forecaster": {"config": {"horizons": [7, 28], "cv_folds": 1, "n_jobs": 1}},
+        "revenue_forecaster": {
+            "config": {"frequency": "D", "horizons": [7, 28], "cv_folds": 1, "n_jobs": 1}
+        },
         "revenue_forecast": {"config": {"n_paths": 2_000, "paths_per_chunk": 500}},
         "champion_vs_challenger": {"config": {"n_bootstrap": 100}},
     },
