@@ -8,7 +8,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from ingestion.warehouse import append_to_table, replace_table, table_exists
+from ingestion.warehouse import append_to_table, replace_table
 
 CHURN_FEATURES_TABLE = "features.customer_month_churn_features"
 CHURN_FEATURES_ASSET = dg.AssetKey(["features", "customer_month_churn_features"])
@@ -22,7 +22,9 @@ def churn_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def true_churn(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
     """The world's true churn probabilities, or None when the data did not come from the generator."""
-    exists = table_exists(con, "truth", "customer_churn")
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'truth' and table_name = 'customer_churn'"
+    ).fetchone()[0]
     return con.execute("select * from truth.customer_churn").df() if exists else None
 
 

@@ -43,7 +43,6 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from ingestion.warehouse import table_exists
 from simulation.engines.process import StageDuration, StageShift, Workflow, WorkflowStage
 from simulation.engines.queueing import ServiceCentreConfig
 from simulation.engines.supply_chain import InventoryPolicy, SupplierNode
@@ -412,7 +411,7 @@ def learned_effects(con: duckdb.DuckDBPyConnection, horizon_months: int = 12) ->
     from simulation.world.customers import CHURN_PRICE_SENSITIVITY
     from simulation.world.marketing import PAID_SHARE_OF_ACQUISITION
 
-    if not table_exists(con, "truth", "customer_churn"):
+    if not _has_table(con, "truth", "customer_churn"):
         raise LookupError(
             "no truth.customer_churn: price elasticities can only be read from the synthetic "
             "world until they are measured on the champion models (see learned_effects)"
@@ -450,8 +449,17 @@ class TwinParameters:
     sources: dict[str, str]
 
 
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )
+
+
 def _table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> pd.DataFrame:
-    if not table_exists(con, schema, table):
+    if not _has_table(con, schema, table):
         raise LookupError(f"{schema}.{table} is missing: materialize the ingestion assets first")
     return con.execute(f'select * from {schema}."{table}"').df()
 
@@ -472,7 +480,7 @@ def read_twin_parameters(
         service_level_threshold_minutes=service_level_threshold_minutes,
     )
     stage_runs = _table(con, "raw", "onboarding_stage_runs")
-    if table_exists(con, "truth", "process_stage_truth"):
+    if _has_table(con, "truth", "process_stage_truth"):
         capacity = stage_capacity_from_truth(_table(con, "truth", "process_stage_truth"))
         capacity_source = "truth.process_stage_truth"
     else:
@@ -480,7 +488,7 @@ def read_twin_parameters(
         capacity_source = "raw.onboarding_stage_runs (people seen a day)"
     supplier_truth = (
         _table(con, "truth", "supplier_truth")
-        if table_exists(con, "truth", "supplier_truth")
+        if _has_table(con, "truth", "supplier_truth")
         else None
     )
     return TwinParameters(

@@ -48,11 +48,6 @@ def git_commit() -> str:
         return "unknown"  # not a git checkout (e.g. an installed wheel)
 
 
-def mlflow_run_tags(context: dg.AssetExecutionContext, lineage: dict[str, str]) -> dict[str, str]:
-    """What every training run is tagged with: data version, world seed, git commit, Dagster run."""
-    return lineage | {"git_commit": git_commit(), "dagster_run_id": context.run_id}
-
-
 @dg.asset(
     deps=[CHURN_FEATURES_ASSET, "world_ground_truth"],
     group_name="training",
@@ -75,7 +70,10 @@ def churn_model(
         lineage = data_lineage(con)
     knobs = ChurnKnobs(**config.model_dump())
     result = train_churn_model(features, knobs, truth)
-    tags = mlflow_run_tags(context, lineage)
+    tags = lineage | {
+        "git_commit": git_commit(),
+        "dagster_run_id": context.run_id,
+    }
     registered = log_churn_training(mlflow.settings, result, knobs, tags)
     # Registration recorded the hash (it never overwrites one): this returns it for the metadata.
     # Every later load by alias verifies the files against it.

@@ -16,7 +16,7 @@ from ml.forecasting import (
 from ml.marketing_roi import MediaMixConfig, fit_media_mix
 from ml.tracking import run_link
 from ml.tracking_forecast import log_forecast_training, log_marketing_roi
-from orchestration.defs.training.assets import mlflow_run_tags
+from orchestration.defs.training.assets import git_commit
 from orchestration.metadata import table_preview
 from orchestration.resources import MlflowResource, WarehouseResource
 from orchestration.warehouse_reads import data_lineage
@@ -52,6 +52,10 @@ def _forecast_config(config: ForecasterConfig, frequency: str) -> ForecastConfig
     return ForecastConfig(
         frequency=frequency, horizons=horizons, cv_folds=config.cv_folds, n_jobs=config.n_jobs
     )
+
+
+def _tags(context: dg.AssetExecutionContext, lineage: dict[str, str]) -> dict[str, str]:
+    return lineage | {"git_commit": git_commit(), "dagster_run_id": context.run_id}
 
 
 def _forecast_metadata(result, registered, mlflow: MlflowResource) -> dict:
@@ -93,9 +97,7 @@ def demand_forecaster(
         _forecast_config(config, "D"),
         truth=demand_truth_from_components(truth),
     )
-    registered = log_forecast_training(
-        mlflow.settings, result, "demand", mlflow_run_tags(context, lineage)
-    )
+    registered = log_forecast_training(mlflow.settings, result, "demand", _tags(context, lineage))
     return dg.MaterializeResult(metadata=_forecast_metadata(result, registered, mlflow))
 
 
@@ -123,9 +125,7 @@ def revenue_forecaster(
         else daily_revenue_from_charges(events)
     )
     result = forecast_series(series, _forecast_config(config, config.frequency))
-    registered = log_forecast_training(
-        mlflow.settings, result, "revenue", mlflow_run_tags(context, lineage)
-    )
+    registered = log_forecast_training(mlflow.settings, result, "revenue", _tags(context, lineage))
     return dg.MaterializeResult(metadata=_forecast_metadata(result, registered, mlflow))
 
 
@@ -146,7 +146,7 @@ def marketing_roi(
         truth = con.execute("select * from truth.marketing_channels").df()
         lineage = data_lineage(con)
     result = fit_media_mix(channel_daily, MediaMixConfig(), truth=truth)
-    registered = log_marketing_roi(mlflow.settings, result, mlflow_run_tags(context, lineage))
+    registered = log_marketing_roi(mlflow.settings, result, _tags(context, lineage))
     return dg.MaterializeResult(
         metadata={
             "mlflow_run": dg.MetadataValue.url(
