@@ -49,6 +49,13 @@ class WorldConfig(BaseModel):
     drift: tuple[DriftEvent, ...] = Field(
         default=(), description="Changes injected into the world's true behaviour."
     )
+    price_tests: bool = Field(
+        default=True,
+        description=(
+            "Run the quarterly price-testing programme (a random 5-10 % of active customers get "
+            "a 3-15 % price rise), so that the effect of price on churn can be learned."
+        ),
+    )
 
     @model_validator(mode="after")
     def _end_after_start(self) -> WorldConfig:

@@ -20,6 +20,7 @@ DEPARTMENT_STREAMS: dict[str, int] = {
     "hr": 7,
     "supply_chain": 8,
     "sentiment": 9,
+    "price_tests": 10,
 }
 
 

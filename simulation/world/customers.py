@@ -5,6 +5,14 @@ shows in usage (sessions a month are Poisson in ``exp(engagement)``) and drives 
 probability of churning in month m is a logistic function of the engagement of month m-1,
 tenure, segment, plan, the market regime and any recent price increase. That probability is
 the oracle a churn model is measured against.
+
+Prices rise in two ways. An injected ``price_change`` drift event raises every active
+customer's price (and the list price of later signups) from its day on. The **price-testing
+programme** runs in every world: once a quarter, on a random day of the quarter's first month,
+a random cohort of 5-10 % of the active customers gets a list-price rise of 3-15 % (drawn per
+customer). Both are recorded as ``price_change`` events and add the same fading shock to the
+churn log-odds, so a churn model sees enough price variation to measure the effect of price
+on churn. Each tested customer is one row of the ``price_tests`` truth table.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from simulation.world.context import WorldContext
+from simulation.world.context import Calendar, WorldContext
 from simulation.world.marketing import CHANNELS, MarketingOutput
 from simulation.world.regimes import REGIME_CHURN_LOGIT
 
@@ -53,6 +61,13 @@ CHURN_LOG_TENURE = -0.25
 CHURN_SEGMENT = np.array([0.25, 0.0, -0.25])
 CHURN_ANNUAL_PLAN = -0.9
 CHURN_PRICE_SENSITIVITY = 4.0  # log-odds per unit relative price increase, fading over ~3 months
+PRICE_SHOCK_MONTHLY_FADE = float(np.exp(-1 / 3))
+
+# Price-testing programme. Small on purpose: about 1 % of a day's charges carry a tested price
+# a month after a test, well below what the daily billing drift monitor alarms on (bench.drift).
+PRICE_TEST_COHORT_SHARE = (0.05, 0.10)  # share of active customers tested, drawn per quarter
+PRICE_TEST_RISE = (0.03, 0.15)  # relative price rise, drawn per customer, rounded to 1 %
+PRICE_TEST_DAY_SPREAD = 28  # the test starts on one of the first 28 days of the quarter
 
 
 @dataclass
@@ -62,6 +77,29 @@ class CustomersOutput:
     usage_events: pd.DataFrame
     churn_truth: pd.DataFrame
     customer_months: pd.DataFrame
+    price_tests: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class PriceTestWave:
+    """One quarter's price test: its first day (epoch days) and the share of customers tested."""
+
+    day: int
+    cohort_share: float
+
+
+def price_test_waves(calendar: Calendar, rng: np.random.Generator) -> list[PriceTestWave]:
+    """One wave per calendar quarter: a random day of its first month inside the window."""
+    first, last = (int(d) for d in _epoch_days(calendar.days[[0, -1]]))
+    waves = []
+    for month_start in calendar.month_starts:
+        if month_start.astype("datetime64[M]").astype(np.int64) % 3:
+            continue  # not January, April, July or October
+        day = int(_epoch_days(np.array([month_start]))[0]) + int(rng.integers(PRICE_TEST_DAY_SPREAD))
+        share = float(rng.uniform(*PRICE_TEST_COHORT_SHARE))
+        if first <= day <= last:
+            waves.append(PriceTestWave(day=day, cohort_share=share))
+    return waves
 
 
 def _epoch_days(values: np.ndarray) -> np.ndarray:
@@ -90,8 +128,12 @@ def _acquisitions(ctx: WorldContext, rng: np.random.Generator, mk: MarketingOutp
 
 
 def generate_customers(
-    ctx: WorldContext, rng: np.random.Generator, mk: MarketingOutput
+    ctx: WorldContext,
+    rng: np.random.Generator,
+    mk: MarketingOutput,
+    price_test_rng: np.random.Generator | None = None,
 ) -> CustomersOutput:
+    """Customers, their events and churn truth; ``price_test_rng`` draws the price tests."""
     cfg, cal = ctx.cfg, ctx.calendar
     signup_day, channel = _acquisitions(ctx, rng, mk)
     n = len(signup_day)
@@ -118,6 +160,10 @@ def generate_customers(
     price_shock = np.zeros(n)  # relative price increase not yet absorbed
 
     price_events = [(int(_epoch_days(np.array([e.start]))[0]), e.magnitude) for e in cfg.drift_events("price_change")]
+    # The programme draws from its own stream, so its cohorts do not shift the other draws.
+    test_rng = price_test_rng if price_test_rng is not None else np.random.default_rng(0)
+    waves = price_test_waves(cal, test_rng) if cfg.price_tests else []
+    test_parts: list[tuple[np.ndarray, ...]] = []
     events: list[tuple[np.ndarray, ...]] = []
     usage_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     truth_parts: list[tuple[np.ndarray, ...]] = []
@@ -144,22 +190,31 @@ def generate_customers(
         churn_day[churners] = rng.integers(m0, m1, size=len(churners))
         if m0 >= first_day:
             truth_parts.append((customer_id[at_risk], np.full(at_risk.sum(), m0), p_churn, churns))
-        price_shock *= np.exp(-1 / 3)
+        price_shock *= PRICE_SHOCK_MONTHLY_FADE
 
-        # 2. Price changes in force from a day of this month (injected drift). Charges earlier
-        # in the month keep the old price, so the change shows in the data from its day on.
+        # 2. Price changes in force from a day of this month: injected drift (everyone, and the
+        # list price of later signups) and the quarter's price test (a random cohort). Charges
+        # earlier in the month keep the old price, so a change shows in the data from its day on.
         price_before_change: np.ndarray | None = None
         change_day = np.empty(0, dtype=np.int64)
-        for day, magnitude in price_events:
-            if m0 <= day < m1:
-                if price_before_change is None:
-                    price_before_change = price.copy()
-                    change_day = np.full(n, np.iinfo(np.int64).max)
-                hit = np.flatnonzero((signup_day < day) & (churn_day > day))
-                change_day[hit] = day
-                price[hit] = np.round(price[hit] * (1 + magnitude), 2)
-                price_shock[hit] += magnitude
-                events.append((customer_id[hit], np.full(len(hit), day), np.full(len(hit), 2), np.zeros(len(hit)), price[hit]))
+        changes = [(day, magnitude, None) for day, magnitude in price_events if m0 <= day < m1]
+        changes += [(w.day, None, w.cohort_share) for w in waves if m0 <= w.day < m1]
+        for day, magnitude, cohort_share in sorted(changes, key=lambda change: change[0]):
+            if price_before_change is None:
+                price_before_change = price.copy()
+                change_day = np.full(n, np.iinfo(np.int64).max)
+            active = np.flatnonzero((signup_day < day) & (churn_day > day))
+            if cohort_share is None:
+                hit, rise = active, np.full(len(active), magnitude)
+            else:
+                hit = active[test_rng.random(len(active)) < cohort_share]
+                rise = np.round(test_rng.uniform(*PRICE_TEST_RISE, size=len(hit)), 2)
+                test_parts.append((customer_id[hit], np.full(len(hit), day), rise, price[hit].copy()))
+            change_day[hit] = day
+            price[hit] = np.round(price[hit] * (1 + rise), 2)
+            price_shock[hit] += rise
+            events.append((customer_id[hit], np.full(len(hit), day), np.full(len(hit), 2), np.zeros(len(hit)), price[hit]))
+            if cohort_share is None:
                 later = signup_day >= day
                 price[later] = np.round(signup_price[later] * (1 + magnitude), 2)
 
@@ -273,4 +328,25 @@ def generate_customers(
             "active_days": p_days,
         }
     )
-    return CustomersOutput(customers, subscription_events, usage_events, churn_truth, customer_months)
+    price_tests = price_test_truth(test_parts)
+    return CustomersOutput(customers, subscription_events, usage_events, churn_truth, customer_months, price_tests)
+
+
+def price_test_truth(parts: list[tuple[np.ndarray, ...]]) -> pd.DataFrame:
+    """One row per tested customer: the day, the rise and the churn log-odds shock it caused."""
+    columns = ["customer_id", "test_date", "price_rise", "monthly_price_before", "monthly_price_after", "churn_log_odds_shock"]
+    if not parts:
+        return pd.DataFrame({name: pd.Series(dtype="float64") for name in columns}).astype(
+            {"customer_id": "int64", "test_date": "datetime64[s]"}
+        )
+    who, day, rise, before = (np.concatenate(p) for p in zip(*parts, strict=True))
+    return pd.DataFrame(
+        {
+            "customer_id": who.astype(np.int64),
+            "test_date": _to_timestamps(day),
+            "price_rise": rise,
+            "monthly_price_before": before,
+            "monthly_price_after": np.round(before * (1 + rise), 2),
+            "churn_log_odds_shock": CHURN_PRICE_SENSITIVITY * rise,
+        }
+    )

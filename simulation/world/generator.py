@@ -41,11 +41,14 @@ def generate_world(cfg: WorldConfig) -> World:
     world.tables["marketing_spend"] = marketing.spend
     world.truth["marketing_channels"] = marketing.truth
 
-    customers = generate_customers(ctx, department_rng(cfg, "customers"), marketing)
+    customers = generate_customers(
+        ctx, department_rng(cfg, "customers"), marketing, department_rng(cfg, "price_tests")
+    )
     world.tables["customers"] = customers.customers
     world.tables["subscription_events"] = customers.subscription_events
     world.tables["usage_events"] = customers.usage_events
     world.truth["customer_churn"] = customers.churn_truth
+    world.truth["price_tests"] = customers.price_tests
     ctx.customers = customers.customers
     ctx.customer_months = customers.customer_months
 
