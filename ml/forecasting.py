@@ -31,6 +31,8 @@ SELECTED = "selected"
 COVERAGES: tuple[float, float] = (0.8, 0.95)
 DAILY_HORIZONS: tuple[int, ...] = (30, 90, 180, 365)
 MONTHLY_HORIZONS: tuple[int, ...] = (1, 3, 6, 12)
+# Known-in-advance covariates of demand (planned promotions, list prices), optional columns.
+COVARIATES: tuple[str, str] = ("promo", "unit_price")
 METRIC_COLUMNS: tuple[str, ...] = (
     "mae",
     "rmse",
@@ -80,10 +82,31 @@ class ForecastConfig(BaseModel):
         ge=2,
         description="Refits ConformalIntervals uses to collect the LightGBM residuals.",
     )
+    use_covariates: bool = Field(
+        default=True,
+        description="When the series frame has 'promo' and 'unit_price', ETS, ARIMA and "
+        "LightGBM forecast demand with the promo and price effects divided out and "
+        "multiplied back for the future plan (seasonal naive stays univariate: the baseline).",
+    )
+    covariate_knot_days: int = Field(
+        default=56,
+        ge=7,
+        description="Knot spacing (steps) of the trend that the promo/price regression controls for.",
+    )
+    pool_price_elasticity: bool = Field(
+        default=True,
+        description="Shrink each series' price elasticity towards the mean over the series "
+        "(empirical Bayes); one series alone estimates it with a standard error near 1.",
+    )
     ets_model: str = Field(
         default="ZZA",
         description="statsforecast ETS spec (error, trend, season); additive seasons fit twice "
         "as fast as 'ZZZ' and suit demand whose weekly swing is a small share of the level.",
+    )
+    ets_damped: bool | None = Field(
+        default=True,
+        description="ETS trends are damped (True), undamped (False) or either by AICc (None). "
+        "An undamped trend fitted on the rising half of a yearly swing runs away over a year.",
     )
     n_jobs: int = Field(default=1, ge=1, description="Processes over series (joblib, loky).")
     seed: int = Field(default=0, ge=0, description="Seed of LightGBM and the conformal sample.")
@@ -114,8 +137,10 @@ class ForecastConfig(BaseModel):
     def min_train(self) -> int:
         if self.min_train_size is not None:
             return self.min_train_size
-        # Monthly: a season plus six months, so seasonal naive has residuals for its intervals.
-        return 8 * self.period if self.frequency == "D" else self.period + 6
+        # Monthly: one season, so two years of months can be scored 12 months ahead (in one
+        # fold); windows shorter than two seasons are modelled without a season (see
+        # `_seasonal_fits`).
+        return 8 * self.period if self.frequency == "D" else self.period
 
     @property
     def candidates(self) -> tuple[ModelName, ...]:
@@ -198,7 +223,12 @@ def quiet_sktime() -> Iterator[None]:
 
 
 def demand_series_from_orders(demand_orders: pd.DataFrame) -> pd.DataFrame:
-    """Daily orders per product and region as a long frame (series_id = ``P01|north``)."""
+    """Daily orders per product and region as a long frame (series_id = ``P01|north``).
+
+    When the orders carry the promo flag (``promo`` in the raw table, ``is_promo`` in
+    ``features.demand_series``) and ``unit_price``, the frame keeps them as the known-in-advance
+    covariates ``promo`` (0/1) and ``unit_price``.
+    """
     _require_columns(demand_orders, ("date", "product_id", "region", "orders"), "demand_orders")
     frame = pd.DataFrame(
         {
@@ -209,7 +239,14 @@ def demand_series_from_orders(demand_orders: pd.DataFrame) -> pd.DataFrame:
             "value": demand_orders["orders"].astype(float),
         }
     )
-    return frame.groupby(["series_id", "date"], as_index=False)["value"].sum()
+    promo_column = next((c for c in ("promo", "is_promo") if c in demand_orders.columns), None)
+    if promo_column is None or "unit_price" not in demand_orders.columns:
+        return frame.groupby(["series_id", "date"], as_index=False)["value"].sum()
+    frame["promo"] = demand_orders[promo_column].astype(float).to_numpy()
+    frame["unit_price"] = demand_orders["unit_price"].astype(float).to_numpy()
+    return frame.groupby(["series_id", "date"], as_index=False).agg(
+        value=("value", "sum"), promo=("promo", "max"), unit_price=("unit_price", "mean")
+    )
 
 
 def demand_truth_from_components(demand_components: pd.DataFrame) -> pd.DataFrame:
@@ -276,26 +313,43 @@ def forecast_series(
     series: pd.DataFrame,
     config: ForecastConfig | None = None,
     truth: pd.DataFrame | None = None,
+    future_covariates: pd.DataFrame | None = None,
 ) -> ForecastResult:
     """Cross-validate every candidate on every series, pick one per series and forecast.
 
     ``series`` is long: ``series_id``, ``date``, ``value``; dates must be complete at the
-    configured frequency. ``truth`` (optional) has ``series_id``, ``date``, ``expected`` and
-    ``noise_sd``; it adds the noise-floor ratio (model RMSE over the RMS noise sd) and the
-    oracle ratio (model RMSE over the RMSE of the true expectation) to the metrics.
+    configured frequency. Optional columns ``promo`` and ``unit_price`` are known-in-advance
+    covariates: cross-validation forecasts with their actual values after each cutoff (the
+    promo calendar and prices are planned), and the final forecast uses ``future_covariates``
+    (``series_id``, ``date``, ``promo``, ``unit_price`` for the dates after the history) when
+    given, else the default plan of :class:`PromoPriceAdjustedForecaster` (last regular price,
+    promotions at the historical rate). ``truth`` (optional) has ``series_id``, ``date``,
+    ``expected`` and ``noise_sd``; it adds the noise-floor ratio (model RMSE over the RMS noise
+    sd) and the oracle ratio (model RMSE over the RMSE of the true expectation) to the metrics.
     """
     config = config or ForecastConfig()
     panel = _validated_panel(series, config)
+    covariates = _covariates_by_series(series, panel, config)
+    plans = _covariates_by_series(future_covariates, None, config) if covariates else {}
+    elasticities = _pooled_elasticities(panel, covariates, config) if covariates else {}
     truth_by_series = _truth_by_series(truth) if truth is not None else {}
     tasks = [
-        (series_id, values, truth_by_series.get(series_id)) for series_id, values in panel.items()
+        _SeriesTask(
+            series_id,
+            values,
+            truth_by_series.get(series_id),
+            covariates.get(series_id),
+            plans.get(series_id),
+            elasticities.get(series_id, {}),
+        )
+        for series_id, values in panel.items()
     ]
     if config.n_jobs == 1:
-        outcomes = [_forecast_one(series_id, y, t, config) for series_id, y, t in tasks]
+        outcomes = [_forecast_one(task, config) for task in tasks]
     else:
         # One series per task: workers never share a random stream, and each model is seeded.
         outcomes = Parallel(n_jobs=config.n_jobs, backend="loky")(
-            delayed(_forecast_one)(series_id, y, t, config) for series_id, y, t in tasks
+            delayed(_forecast_one)(task, config) for task in tasks
         )
     metrics = pd.concat([outcome.metrics for outcome in outcomes], ignore_index=True)
     selection = pd.DataFrame(
@@ -323,27 +377,38 @@ def forecast_series(
     )
 
 
-def make_forecaster(name: ModelName, config: ForecastConfig, n_train: int) -> Any:
-    """A fresh sktime forecaster for candidate ``name`` on a training window of ``n_train``."""
+def make_forecaster(
+    name: ModelName, config: ForecastConfig, n_train: int, seasonal: bool = True
+) -> Any:
+    """A fresh sktime forecaster for candidate ``name`` on a training window of ``n_train``.
+
+    ``seasonal=False`` is the fallback for series whose CV windows hold fewer than two seasons
+    (two years of months): ETS, ARIMA and LightGBM then fit without a season. Seasonal naive
+    keeps its season, since it is the baseline that MASE is measured against.
+    """
     from lightgbm import LGBMRegressor
     from sktime.forecasting.compose import make_reduction
     from sktime.forecasting.conformal import ConformalIntervals
     from sktime.forecasting.naive import NaiveForecaster
     from sktime.forecasting.statsforecast import StatsForecastAutoARIMA, StatsForecastAutoETS
 
-    period = config.period
+    period = config.period if seasonal or name == BASELINE else 1
     with quiet_sktime():
         if name == "seasonal_naive":
             return NaiveForecaster(strategy="last", sp=period)
         if name == "ets":
             # The statsforecast backend: sktime's statsmodels AutoETS cannot simulate intervals
             # for multiplicative models with statsmodels 0.15 (sktime#10968).
-            return StatsForecastAutoETS(season_length=period, model=config.ets_model)
+            model = config.ets_model if period > 1 else config.ets_model[:2] + "N"
+            return StatsForecastAutoETS(season_length=period, model=model, damped=config.ets_damped)
         if name == "arima":
             # Small seasonal orders keep the stepwise search well under a second per fit.
-            return StatsForecastAutoARIMA(sp=period, max_p=3, max_q=3, max_P=1, max_Q=1)
+            return StatsForecastAutoARIMA(
+                sp=period, seasonal=period > 1, max_p=3, max_q=3, max_P=1, max_Q=1
+            )
         if name == "lightgbm":
             window = config.lightgbm_window or 2 * period
+            window = min(window, max(1, n_train // 3))
             regressor = LGBMRegressor(
                 n_estimators=config.lightgbm_estimators,
                 num_leaves=15,
@@ -365,7 +430,338 @@ def make_forecaster(name: ModelName, config: ForecastConfig, n_train: int) -> An
     raise ValueError(f"unknown forecasting model {name!r}")
 
 
+def forecast_under_price_change(
+    result: ForecastResult,
+    series_id: str,
+    price_factor: float | np.ndarray | pd.Series,
+    horizon: int | None = None,
+) -> pd.DataFrame:
+    """The chosen model's forecast of one series with its planned prices scaled by a factor.
+
+    ``price_factor`` multiplies every planned price (promo prices too): a number (``1.1`` is
+    a 10 % increase over the whole horizon) or one factor per step (e.g. 1.0 for a month, then
+    1.1), as an array or a Series indexed by the forecast dates. The plan is the one the model
+    was fitted with (``future_covariates``), else the default plan (last regular price,
+    promotions at the historical rate). Returns ``date``, ``price_factor``, ``baseline_mean``
+    (the forecast under the plan), ``mean`` and the 80 % / 95 % bounds under the changed
+    prices. Because the model is log-linear in price, ``mean / baseline_mean`` equals
+    ``price_factor ** price_elasticity`` (see :func:`demand_price_elasticities`).
+
+    Raises ``ValueError`` when the series' chosen model does not use prices (seasonal naive, or
+    a series forecast without the ``promo``/``unit_price`` columns).
+    """
+    from sktime.forecasting.base import ForecastingHorizon
+
+    if series_id not in result.fitted_models:
+        raise KeyError(f"no forecaster for series {series_id!r}")
+    model = result.fitted_models[series_id]
+    if not isinstance(model, PromoPriceAdjustedForecaster):
+        chosen = result.selection.set_index("series_id").loc[series_id, "chosen_model"]
+        raise ValueError(
+            f"series {series_id!r} is forecast by {chosen!r} without prices: no price response "
+            "(forecast it with 'promo' and 'unit_price' columns and use_covariates=True)"
+        )
+    steps = horizon or result.config.scored_horizons[-1]
+    fh = ForecastingHorizon(np.arange(1, steps + 1), is_relative=True)
+    with quiet_sktime():
+        base_mean = model.base.predict(fh)
+        bounds = model.base.predict_interval(fh, coverage=list(COVERAGES))
+    index = base_mean.index
+    if isinstance(price_factor, pd.Series):
+        dates = _timestamps(index)
+        factors = price_factor.reindex(pd.DatetimeIndex(price_factor.index).as_unit("us"))
+        factor = factors.reindex(dates.as_unit("us")).to_numpy(dtype=float)
+        if not np.isfinite(factor).all():
+            raise ValueError(f"price_factor does not cover the dates {dates[0]}..{dates[-1]}")
+    else:
+        factor = np.broadcast_to(np.asarray(price_factor, dtype=float), (steps,)).copy()
+    if (factor <= 0).any():
+        raise ValueError("price factors must be positive")
+    planned = model.multiplier(index)
+    changed = model.multiplier(index, price_factor=factor)
+    frame = pd.DataFrame(
+        {
+            "series_id": series_id,
+            "date": _timestamps(index),
+            "price_factor": factor,
+            "baseline_mean": base_mean.to_numpy(dtype=float) * planned,
+            "mean": base_mean.to_numpy(dtype=float) * changed,
+        }
+    )
+    for coverage, label in ((0.8, "80"), (0.95, "95")):
+        for side in ("lower", "upper"):
+            column = [c for c in bounds.columns if np.isclose(c[1], coverage) and c[2] == side]
+            frame[f"{side}_{label}"] = bounds[column[0]].to_numpy(dtype=float) * changed
+    return frame.reset_index(drop=True)
+
+
+def demand_price_elasticities(result: ForecastResult) -> pd.DataFrame:
+    """Per series: the chosen model and the promo and price effects it was refitted with.
+
+    ``price_elasticity`` is d log(expected demand) / d log(price) of the final model (NaN when
+    the chosen model does not use prices); ``promo_lift`` is the log lift of a promotion beyond
+    its discount; ``promo_rate`` the historical share of promo days.
+    """
+    rows = []
+    for series_id, chosen in result.selection[["series_id", "chosen_model"]].itertuples(
+        index=False
+    ):
+        model = result.fitted_models[series_id]
+        effects = getattr(model, "effects_", None)
+        rows.append(
+            {
+                "series_id": series_id,
+                "chosen_model": chosen,
+                "price_elasticity": effects.price_elasticity if effects else np.nan,
+                "promo_lift": effects.promo_lift if effects else np.nan,
+                "promo_rate": effects.promo_rate if effects else np.nan,
+                "reference_price": effects.reference_price if effects else np.nan,
+            }
+        )
+    return pd.DataFrame.from_records(rows)
+
+
+# --- known-in-advance covariates: promotions and prices -------------------------------------
+
+
+@dataclass(frozen=True)
+class PromoPriceEffects:
+    """Log-linear effects of a promotion and of the unit price on expected demand.
+
+    ``log E[y_t] = base_t + promo_lift * promo_t + price_elasticity * log(unit_price_t / ref)``,
+    estimated by a Poisson regression that controls for the weekly profile and a piecewise-linear
+    trend (knots every ``knot_days``), so slow level moves do not pass for price effects.
+    ``promo_lift`` is the lift beyond the promotion's own discount, which the elasticity prices.
+    """
+
+    promo_lift: float
+    price_elasticity: float
+    reference_price: float  # the last regular (non-promo) price of the training window
+    promo_rate: float  # share of promo days in the training window
+    promo_price_ratio: float  # median promo price over the regular price before it
+    price_elasticity_se: float = np.nan  # NaN when the elasticity was given, not estimated
+
+    def log_multiplier(self, promo: np.ndarray, unit_price: np.ndarray) -> np.ndarray:
+        """Log demand multiplier of a promo flag and price path, relative to the reference."""
+        return self.promo_lift * np.asarray(promo, dtype=float) + self.price_elasticity * np.log(
+            np.asarray(unit_price, dtype=float) / self.reference_price
+        )
+
+    def expected_plan_multiplier(self, unit_price: np.ndarray) -> np.ndarray:
+        """Expected multiplier when the promo calendar is unknown: promotions at the historical
+        rate with the historical discount, on top of the planned regular ``unit_price``."""
+        promo_factor = np.exp(
+            self.promo_lift + self.price_elasticity * np.log(self.promo_price_ratio)
+        )
+        regular = np.exp(self.log_multiplier(np.zeros_like(unit_price), unit_price))
+        return regular * (1 - self.promo_rate + self.promo_rate * promo_factor)
+
+
+def regular_price(promo: np.ndarray, unit_price: np.ndarray) -> np.ndarray:
+    """The regular price on every day: the last non-promo price (the first one before it)."""
+    regular = pd.Series(np.where(np.asarray(promo) > 0, np.nan, unit_price), dtype=float)
+    regular = regular.ffill().bfill()
+    return regular.fillna(pd.Series(unit_price, dtype=float)).to_numpy()
+
+
+def estimate_promo_price_effects(
+    values: np.ndarray,
+    promo: np.ndarray,
+    unit_price: np.ndarray,
+    period: int,
+    knot_days: int = 56,
+    price_elasticity: float | None = None,
+) -> PromoPriceEffects:
+    """Fit :class:`PromoPriceEffects` to one training window by Poisson IRLS (numpy only).
+
+    Columns: intercept, linear trend, hinges every ``knot_days`` (a piecewise-linear trend that
+    follows yearly swings and regime shifts), ``period - 1`` season dummies, the promo flag and
+    ``log(unit_price)``. A given ``price_elasticity`` is held fixed (an offset), e.g. one pooled
+    over series by :func:`pooled_price_elasticities`. An effect whose regressor does not vary
+    in the window is zero. The elasticity's standard error is the Poisson one scaled by the
+    Pearson dispersion (demand is overdispersed).
+    """
+    y = np.asarray(values, dtype=float)
+    promo = np.asarray(promo, dtype=float)
+    price = np.asarray(unit_price, dtype=float)
+    n = len(y)
+    regular = regular_price(promo, price)
+    reference = float(regular[-1])
+    promo_days = promo > 0
+    ratio = float(np.median(price[promo_days] / regular[promo_days])) if promo_days.any() else 1.0
+    t = np.arange(n, dtype=float)
+    knots = np.arange(knot_days, n - knot_days // 2, knot_days, dtype=float)
+    columns = [np.ones(n), t / n, *(np.maximum(0.0, t - k) / n for k in knots)]
+    columns += [(np.arange(n) % period == s).astype(float) for s in range(1, period)]
+    log_price = np.log(price / reference)
+    has_promo = bool(0 < promo_days.sum() < n)
+    # The elasticity is identified by regular-price changes; promo discounts load on the lift.
+    estimate_price = bool(price_elasticity is None and np.ptp(np.log(regular)) > 1e-9)
+    offset = np.zeros(n) if price_elasticity is None else price_elasticity * log_price
+    if has_promo:
+        columns.append(promo)
+    if estimate_price:
+        columns.append(log_price)
+    coef, covariance = _poisson_irls(np.column_stack(columns), y, offset)
+    lift = float(coef[-1 - estimate_price]) if has_promo else 0.0
+    elasticity, se = (price_elasticity or 0.0), np.nan
+    if estimate_price:
+        elasticity, se = float(coef[-1]), float(np.sqrt(covariance[-1, -1]))
+    return PromoPriceEffects(
+        promo_lift=lift,
+        price_elasticity=elasticity,
+        reference_price=reference,
+        promo_rate=float(promo_days.mean()),
+        promo_price_ratio=ratio,
+        price_elasticity_se=se,
+    )
+
+
+def _poisson_irls(
+    design: np.ndarray, y: np.ndarray, offset: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Poisson regression coefficients and their (dispersion-scaled) covariance."""
+    coef = np.zeros(design.shape[1])
+    coef[0] = np.log(max(y.mean(), 1e-3))
+    # A tiny ridge keeps the normal equations solvable when a hinge or dummy is all zeros.
+    ridge = 1e-6 * np.eye(design.shape[1])
+    gram = np.eye(design.shape[1])
+    mu = np.exp(offset + design @ coef)
+    for _ in range(50):
+        eta = np.clip(design @ coef, -30.0, 30.0)
+        mu = np.exp(offset + eta)
+        working = eta + (y - mu) / mu
+        weighted = design * mu[:, None]
+        gram = design.T @ weighted + ridge * np.trace(design.T @ weighted) / len(coef)
+        updated = np.linalg.solve(gram, weighted.T @ working)
+        converged = np.max(np.abs(updated - coef)) < 1e-8
+        coef = updated
+        if converged:
+            break
+    mu = np.exp(offset + np.clip(design @ coef, -30.0, 30.0))
+    dispersion = float(np.sum((y - mu) ** 2 / mu) / max(1, len(y) - design.shape[1]))
+    return coef, np.linalg.inv(gram) * dispersion
+
+
+def pooled_price_elasticities(
+    estimates: np.ndarray, standard_errors: np.ndarray
+) -> tuple[np.ndarray, float, float]:
+    """Empirical-Bayes shrinkage of per-series elasticities towards their precision-weighted mean.
+
+    One series' two years carry eight quarterly price moves of a few per cent, so its own
+    elasticity has a standard error near 1; pooling borrows strength across series:
+    ``shrunk_i = w_i * estimate_i + (1 - w_i) * mean`` with ``w_i = tau^2 / (tau^2 + se_i^2)``
+    and the between-series variance ``tau^2`` by the method of moments. Returns the shrunk
+    estimates, the pooled mean and ``tau^2``. Non-finite estimates get the pooled mean.
+    """
+    estimates = np.asarray(estimates, dtype=float)
+    se = np.asarray(standard_errors, dtype=float)
+    valid = np.isfinite(estimates) & np.isfinite(se) & (se > 0)
+    if not valid.any():
+        return np.zeros_like(estimates), 0.0, 0.0
+    precision = 1.0 / se[valid] ** 2
+    mean = float(np.sum(precision * estimates[valid]) / np.sum(precision))
+    tau2 = 0.0
+    if valid.sum() > 1:
+        tau2 = max(0.0, float(np.var(estimates[valid], ddof=1) - np.mean(se[valid] ** 2)))
+    weight = np.where(valid, tau2 / (tau2 + np.where(valid, se, 1.0) ** 2), 0.0)
+    shrunk = np.where(valid, weight * np.nan_to_num(estimates) + (1 - weight) * mean, mean)
+    return shrunk, mean, tau2
+
+
+class PromoPriceAdjustedForecaster:
+    """A univariate sktime forecaster on demand with the promo and price effects divided out.
+
+    ``fit`` estimates :class:`PromoPriceEffects` on the training window, divides them out of
+    ``y`` and fits ``base`` on what is left (trend, seasons, regime). ``predict`` and
+    ``predict_interval`` multiply the base forecast (and its bounds) back by the effects of the
+    future promo flags and prices: ``X`` when given (columns ``promo``, ``unit_price``, indexed
+    by the forecast dates), else the plan given to ``fit``, else the default plan: the last
+    regular price holds and promotions run at the historical rate (as an expected lift, so
+    intervals do not widen for an unknown promo calendar).
+    """
+
+    def __init__(
+        self,
+        base: Any,
+        period: int,
+        knot_days: int = 56,
+        price_elasticity: float | None = None,
+    ) -> None:
+        self.base = base
+        self.period = period
+        self.knot_days = knot_days
+        self.price_elasticity = price_elasticity  # None: estimated on the training window
+
+    def fit(
+        self,
+        y: pd.Series,
+        X: pd.DataFrame,
+        fh: Any = None,
+        plan: pd.DataFrame | None = None,
+    ) -> PromoPriceAdjustedForecaster:
+        _require_columns(X, COVARIATES, "covariates")
+        X = X.reindex(y.index)
+        if X[list(COVARIATES)].isna().any().any():
+            raise ValueError("covariates must cover every date of the training series")
+        self.effects_ = estimate_promo_price_effects(
+            y.to_numpy(dtype=float),
+            X["promo"].to_numpy(dtype=float),
+            X["unit_price"].to_numpy(dtype=float),
+            self.period,
+            self.knot_days,
+            self.price_elasticity,
+        )
+        adjusted = y / np.exp(self.effects_.log_multiplier(X["promo"], X["unit_price"]))
+        self.base.fit(adjusted, fh=fh)
+        self.plan_ = plan
+        return self
+
+    def multiplier(
+        self, index: pd.Index, X: pd.DataFrame | None = None, price_factor: Any = 1.0
+    ) -> np.ndarray:
+        """Demand multiplier on ``index`` (X, else the plan, else the default plan), with the
+        prices scaled by ``price_factor`` (a number or one factor per date)."""
+        factor = np.broadcast_to(np.asarray(price_factor, dtype=float), (len(index),))
+        known = X if X is not None else self.plan_
+        if known is not None:
+            window = known.reindex(index)
+            if window[list(COVARIATES)].isna().any().any():
+                raise ValueError(
+                    f"promo/unit_price plan does not cover the forecast dates {index[0]}..{index[-1]}"
+                )
+            return np.exp(
+                self.effects_.log_multiplier(
+                    window["promo"].to_numpy(), window["unit_price"].to_numpy() * factor
+                )
+            )
+        return self.effects_.expected_plan_multiplier(self.effects_.reference_price * factor)
+
+    def predict(self, fh: Any = None, X: pd.DataFrame | None = None) -> pd.Series:
+        mean = self.base.predict(fh)
+        return mean * self.multiplier(mean.index, X)
+
+    def predict_interval(
+        self, fh: Any = None, X: pd.DataFrame | None = None, coverage: Any = 0.9
+    ) -> pd.DataFrame:
+        bounds = self.base.predict_interval(fh, coverage=coverage)
+        return bounds.mul(self.multiplier(bounds.index, X), axis=0)
+
+
 # --- internals -------------------------------------------------------------------------------
+
+
+@dataclass
+class _SeriesTask:
+    """One series and what it is forecast with (truth only scores; it never trains)."""
+
+    series_id: str
+    y: pd.Series
+    truth: pd.DataFrame | None
+    covariates: pd.DataFrame | None  # promo, unit_price on y's index
+    plan: pd.DataFrame | None  # promo, unit_price on future dates (a DatetimeIndex)
+    # Pooled price elasticity per training-window length (empty: estimated per fit).
+    elasticities: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -433,6 +829,71 @@ def _validated_panel(series: pd.DataFrame, config: ForecastConfig) -> dict[str, 
     return panel
 
 
+def _covariates_by_series(
+    frame: pd.DataFrame | None, panel: dict[str, pd.Series] | None, config: ForecastConfig
+) -> dict[str, pd.DataFrame]:
+    """Promo flags and unit prices per series (on the series' index when ``panel`` is given,
+    else on dates: a future plan); empty when the frame lacks them or covariates are off."""
+    if frame is None or not config.use_covariates:
+        return {}
+    if not set(COVARIATES) <= set(frame.columns):
+        if panel is None:
+            _require_columns(frame, ("series_id", "date", *COVARIATES), "future_covariates")
+        return {}
+    covariates: dict[str, pd.DataFrame] = {}
+    for series_id, group in frame.groupby("series_id", sort=True):
+        dates = pd.DatetimeIndex(pd.to_datetime(group["date"])).as_unit("us")
+        values = pd.DataFrame(
+            {
+                "promo": group["promo"].to_numpy(dtype=float),
+                "unit_price": group["unit_price"].to_numpy(dtype=float),
+            },
+            index=dates,
+        ).sort_index()
+        if not (np.isfinite(values.to_numpy()).all() and (values["unit_price"] > 0).all()):
+            raise ValueError(
+                f"series {series_id!r} has missing promo flags or non-positive unit prices"
+            )
+        if config.frequency == "MS":
+            values.index = values.index.to_period("M")  # like the monthly series themselves
+        if panel is not None:
+            values = values.reindex(panel[str(series_id)].index)
+        covariates[str(series_id)] = values
+    return covariates
+
+
+def _pooled_elasticities(
+    panel: dict[str, pd.Series], covariates: dict[str, pd.DataFrame], config: ForecastConfig
+) -> dict[str, dict[int, float]]:
+    """Per series and training-window length (CV folds and the final refit): the price
+    elasticity shrunk across the series with the same window length. Each estimate sees only
+    its own window, so no fold borrows from after its cutoff."""
+    if not config.pool_price_elasticity:
+        return {}
+    raw: dict[int, list[tuple[str, float, float]]] = {}
+    for series_id, X in covariates.items():
+        y = panel[series_id]
+        for n_train in {*_cutoffs(len(y), config), len(y)}:
+            effects = estimate_promo_price_effects(
+                y.to_numpy(dtype=float)[:n_train],
+                X["promo"].to_numpy()[:n_train],
+                X["unit_price"].to_numpy()[:n_train],
+                config.period,
+                config.covariate_knot_days,
+            )
+            raw.setdefault(n_train, []).append(
+                (series_id, effects.price_elasticity, effects.price_elasticity_se)
+            )
+    pooled: dict[str, dict[int, float]] = {}
+    for n_train, rows in raw.items():
+        shrunk, _, _ = pooled_price_elasticities(
+            np.array([r[1] for r in rows]), np.array([r[2] for r in rows])
+        )
+        for (series_id, _, _), value in zip(rows, shrunk, strict=True):
+            pooled.setdefault(series_id, {})[n_train] = float(value)
+    return pooled
+
+
 def _timestamps(index: pd.Index) -> pd.DatetimeIndex:
     """Dates of a daily DatetimeIndex or a monthly PeriodIndex (month starts)."""
     if isinstance(index, pd.PeriodIndex):
@@ -469,23 +930,50 @@ def _cutoffs(n_obs: int, config: ForecastConfig) -> list[int]:
     return lengths[: config.cv_folds]
 
 
+def _seasonal_fits(n_obs: int, config: ForecastConfig) -> bool:
+    """Whether the series' shortest CV window holds two seasons; if not, every fit of the
+    series (CV and final refit alike, so the chosen form is the validated one) drops the season."""
+    return min(_cutoffs(n_obs, config)) >= 2 * config.period
+
+
 def _fit_predict(
-    name: ModelName, config: ForecastConfig, y_train: pd.Series, steps: int
+    name: ModelName,
+    config: ForecastConfig,
+    y_train: pd.Series,
+    steps: int,
+    covariates: pd.DataFrame | None = None,
+    future: pd.DataFrame | None = None,
+    seasonal: bool = True,
+    price_elasticity: float | None = None,
 ) -> tuple[np.ndarray, dict[float, np.ndarray], dict[float, np.ndarray], Any]:
-    """Fit on ``y_train`` and forecast ``steps`` ahead with both interval levels."""
+    """Fit on ``y_train`` and forecast ``steps`` ahead with both interval levels.
+
+    With ``covariates`` (promo and unit price over the training window) every candidate but the
+    baseline is a :class:`PromoPriceAdjustedForecaster`; ``future`` holds the covariates of the
+    forecast dates (None: the default plan).
+    """
     from sktime.forecasting.base import ForecastingHorizon
 
     fh = ForecastingHorizon(np.arange(1, steps + 1), is_relative=True)
-    forecaster = make_forecaster(name, config, len(y_train))
+    forecaster = make_forecaster(name, config, len(y_train), seasonal)
+    if covariates is not None and name != BASELINE:
+        forecaster = PromoPriceAdjustedForecaster(
+            forecaster, config.period, config.covariate_knot_days, price_elasticity
+        )
     with quiet_sktime():
         # ConformalIntervals samples its cutoffs from numpy's legacy global state: seed it
         # for this call only, so results are reproducible and the caller's state is kept.
         state = np.random.get_state()
         np.random.seed(config.seed)
         try:
-            forecaster.fit(y_train, fh=fh)
+            if isinstance(forecaster, PromoPriceAdjustedForecaster):
+                forecaster.fit(y_train, covariates, fh=fh, plan=future)
+            else:
+                forecaster.fit(y_train, fh=fh)
             mean = forecaster.predict(fh).to_numpy(dtype=float)
             intervals = forecaster.predict_interval(fh, coverage=list(COVERAGES))
+            if name == BASELINE and not np.isfinite(intervals.to_numpy(dtype=float)).all():
+                intervals = _naive_width_intervals(y_train, fh, mean)
         finally:
             np.random.set_state(state)
     lower: dict[float, np.ndarray] = {}
@@ -500,12 +988,24 @@ def _fit_predict(
     return mean, lower, upper, forecaster
 
 
+def _naive_width_intervals(y_train: pd.Series, fh: Any, mean: np.ndarray) -> pd.DataFrame:
+    """Bounds around the seasonal-naive mean with the widths of the naive (last value)
+    forecaster's intervals: a window of one season has no seasonal residuals to size them."""
+    from sktime.forecasting.naive import NaiveForecaster
+
+    naive = NaiveForecaster(strategy="last").fit(y_train)
+    intervals = naive.predict_interval(fh, coverage=list(COVERAGES))
+    centre = naive.predict(fh).to_numpy(dtype=float)
+    return intervals.sub(centre, axis=0).add(mean, axis=0)
+
+
 def _cross_validate(
     name: ModelName,
-    y: pd.Series,
-    truth: pd.DataFrame | None,
+    task: _SeriesTask,
     config: ForecastConfig,
+    seasonal: bool,
 ) -> _FoldForecasts:
+    y, truth, covariates = task.y, task.truth, task.covariates
     period = config.period
     parts: dict[str, list[np.ndarray]] = {
         key: [] for key in ("step", "reach", "actual", "mean", "scale", "expected", "noise_sd")
@@ -515,9 +1015,21 @@ def _cross_validate(
     values = y.to_numpy(dtype=float)
     for n_train in _cutoffs(len(y), config):
         reach = min(config.scored_horizons[-1], len(y) - n_train)
-        mean, lower, upper, _ = _fit_predict(name, config, y.iloc[:n_train], reach)
+        # Promotions and prices are planned: each fold sees the actual ones after its cutoff.
+        mean, lower, upper, _ = _fit_predict(
+            name,
+            config,
+            y.iloc[:n_train],
+            reach,
+            covariates.iloc[:n_train] if covariates is not None else None,
+            covariates.iloc[n_train : n_train + reach] if covariates is not None else None,
+            seasonal,
+            task.elasticities.get(n_train),
+        )
         train = values[:n_train]
-        scale = float(np.mean(np.abs(train[period:] - train[:-period])))
+        # A window of one season or less has no seasonal differences: scale by the lag-1 MAE.
+        lag = period if n_train > period else 1
+        scale = float(np.mean(np.abs(train[lag:] - train[:-lag])))
         parts["step"].append(np.arange(1, reach + 1))
         parts["reach"].append(np.full(reach, reach))
         parts["actual"].append(values[n_train : n_train + reach])
@@ -576,12 +1088,12 @@ def _horizon_metrics(
     return metrics
 
 
-def _forecast_one(
-    series_id: str, y: pd.Series, truth: pd.DataFrame | None, config: ForecastConfig
-) -> _SeriesOutcome:
+def _forecast_one(task: _SeriesTask, config: ForecastConfig) -> _SeriesOutcome:
     """CV every candidate on one series, choose by mean MASE vs seasonal naive, refit, forecast."""
+    series_id, y = task.series_id, task.y
+    seasonal = _seasonal_fits(len(y), config)
     with quiet_sktime():
-        folds = {name: _cross_validate(name, y, truth, config) for name in config.candidates}
+        folds = {name: _cross_validate(name, task, config, seasonal) for name in config.candidates}
     records: list[dict[str, Any]] = []
     for name, model_folds in folds.items():
         for horizon in config.scored_horizons:
@@ -597,9 +1109,27 @@ def _forecast_one(
     metrics = pd.concat([metrics, chosen_rows], ignore_index=True)
 
     longest = config.scored_horizons[-1]
-    mean, lower, upper, model = _fit_predict(chosen, config, y, longest)  # type: ignore[arg-type]
     last = _timestamps(y.index)[-1]
     future = pd.date_range(last, periods=longest + 1, freq=config.frequency)[1:]
+    plan = None
+    if task.plan is not None:
+        steps = pd.DatetimeIndex(future).as_unit("us")
+        plan = task.plan.reindex(steps.to_period("M") if config.frequency == "MS" else steps)
+        if plan.isna().any().any():
+            raise ValueError(
+                f"future_covariates of series {series_id!r} do not cover the {longest} "
+                f"steps after {last.date()}"
+            )
+    mean, lower, upper, model = _fit_predict(
+        chosen,  # type: ignore[arg-type]
+        config,
+        y,
+        longest,
+        task.covariates,
+        plan,
+        seasonal,
+        task.elasticities.get(len(y)),
+    )
     forecast = pd.DataFrame(
         {
             "series_id": series_id,

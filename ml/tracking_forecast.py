@@ -196,7 +196,9 @@ def _forecast_model_card(result: ForecastResult, family: str, tags: dict[str, st
     lines += [
         "",
         "## Limits",
-        "- Univariate: promotions and price changes are not inputs, so their effect is error.",
+        "- Promotions and prices enter as known-in-advance covariates (log-linear effects "
+        "divided out before ETS/ARIMA); without a plan the forecast assumes the last regular "
+        "price and promotions at the historical rate. Market regimes are not inputs.",
         "- The chosen model's CV figures are slightly optimistic (chosen on the same folds).",
     ]
     return "\n".join(lines) + "\n"
