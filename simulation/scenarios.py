@@ -167,10 +167,17 @@ class LearnedEffects(BaseModel):
         description="d log(monthly churn) / d log(price), from the churn champion."
     )
     acquisition_price_elasticity: float = Field(
-        description="d log(new customers) / d log(price), from the demand champion."
+        description=(
+            "d log(new customers) / d log(price), from signups against the offered price "
+            "(0 when that price never varied)."
+        )
     )
     acquisition_marketing_elasticity: float = Field(
-        default=0.0, description="d log(new customers) / d log(marketing budget)."
+        default=0.0,
+        description=(
+            "d log(new customers) / d log(marketing budget), from the marketing-ROI champion's "
+            "response curves times the paid share of signups."
+        ),
     )
 
 

@@ -11,7 +11,15 @@ Each engine gets its inputs from what the business recorded, not from hand-set n
 - **supply chain** (:func:`supplier_nodes_from_purchase_orders`,
   :func:`product_stocking_from_demand`): the supplier DAG from ``raw.suppliers``, tier-1
   lead times and disruption delays from ``raw.purchase_orders``, daily demand and its
-  forecast errors from ``raw.demand_orders``.
+  forecast errors from ``raw.demand_orders``;
+- **effects of price and marketing** (:func:`learned_effects`): measured on the champion
+  models, which the caller loads and passes in (:class:`EffectChampions`): the churn price
+  elasticity from the churn champion scoring today's customers with price rises, the
+  marketing elasticity from the marketing-ROI champion's response curves times the paid share
+  of signups in ``raw.marketing_spend`` and ``raw.customers`` (see ``ml/elasticity.py``). The
+  world's truth-based values are reported beside them when ``truth.*`` is loaded, never used
+  instead. The effect of price on signups is only measured when the offered price varied;
+  in the synthetic world it never does, so it is 0 and reported as not identified.
 
 Some quantities are not observable in those tables. Until the models that will measure them
 exist, they are read from the synthetic world's ground truth (``truth.*``) **behind the same
@@ -22,10 +30,6 @@ interface**, and each reader says so:
 - lead times and disruption probabilities of tier-2/3 suppliers, whom we never order from:
   ``truth.supplier_truth``, else their promised lead times and no disruption of their own;
 - the inventory policy (s, S): ``truth.inventory_policy`` (it is ERP configuration);
-- the price and marketing elasticities (:func:`learned_effects`): the issue asks for them to
-  be measured on the champion models; until the demand and marketing champions exist they
-  come from the world's ground truth. Replace the body of :func:`learned_effects` with the
-  champion measurement and every caller follows.
 
 The forecast errors that size safety stock are those of a 28-day moving average, until a
 demand forecaster champion is registered (``ml/forecasting.py``).
@@ -43,6 +47,16 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from ml.elasticity import (
+    DEFAULT_SPEND_WINDOW_DAYS,
+    AcquisitionPriceElasticity,
+    ChurnPriceElasticity,
+    ChurnScorer,
+    acquisition_price_elasticity,
+    churn_price_elasticity,
+    paid_conversion_spend_elasticity,
+    paid_share_of_signups,
+)
 from simulation.engines.process import StageDuration, StageShift, Workflow, WorkflowStage
 from simulation.engines.queueing import ServiceCentreConfig
 from simulation.engines.supply_chain import InventoryPolicy, SupplierNode
@@ -365,9 +379,67 @@ def product_stocking_from_demand(
 
 
 # --------------------------------------------------------------------------------------
-# Effects of price and marketing (to be measured on the champion models)
+# Effects of price and marketing, measured on the champion models
 # --------------------------------------------------------------------------------------
 PRICE_SHOCK_FADE_MONTHS = 3.0
+CHURN_FEATURES_TABLE = "features.customer_month_churn_features"
+
+
+@dataclass(frozen=True)
+class EffectChampions:
+    """The champion models the elasticities are measured on, loaded by the caller.
+
+    ``churn_scorer`` returns churn probabilities of churn-feature rows (the churn champion's
+    ``predict_proba``); ``marketing_responses`` are the marketing-ROI champion's fitted
+    response curves (``channel``, ``adstock_decay``, ``half_saturation_adstock``,
+    ``max_daily_conversions``). The versions are what the results cite.
+    """
+
+    churn_scorer: ChurnScorer
+    churn_version: str
+    marketing_responses: pd.DataFrame
+    marketing_version: str
+
+
+@dataclass(frozen=True)
+class MeasuredEffects:
+    """The elasticities the scenarios apply, how they were measured, and the truth if known."""
+
+    effects: LearnedEffects
+    truth: LearnedEffects | None  # from the synthetic world's laws, when truth.* is loaded
+    churn: ChurnPriceElasticity
+    paid_conversion_elasticity: float
+    paid_share_of_signups: float
+    acquisition_price: AcquisitionPriceElasticity
+    churn_version: str
+    marketing_version: str
+
+    @property
+    def source(self) -> str:
+        return (
+            f"measured on churn_lgbm v{self.churn_version} (price rises "
+            f"{', '.join(f'+{r:.0%}' for r in self.churn.rises)}) and marketing_mmm "
+            f"v{self.marketing_version} (response curves at the last "
+            f"{DEFAULT_SPEND_WINDOW_DAYS} days' spend); acquisition price: "
+            + ("measured" if self.acquisition_price.identified else "not identified, 0")
+        )
+
+    def summary(self) -> dict[str, float | str | None]:
+        """Measured and true values side by side (Dagster metadata, logs)."""
+        truth = self.truth
+        return {
+            "churn_price_elasticity": self.effects.churn_price_elasticity,
+            "churn_price_elasticity_truth": truth.churn_price_elasticity if truth else None,
+            "acquisition_marketing_elasticity": self.effects.acquisition_marketing_elasticity,
+            "acquisition_marketing_elasticity_truth": (
+                truth.acquisition_marketing_elasticity if truth else None
+            ),
+            "paid_share_of_signups": self.paid_share_of_signups,
+            "acquisition_price_elasticity": self.effects.acquisition_price_elasticity,
+            "acquisition_price_elasticity_source": self.acquisition_price.explanation,
+            "churn_model_version": self.churn_version,
+            "marketing_model_version": self.marketing_version,
+        }
 
 
 def churn_price_elasticity_from_truth(
@@ -384,53 +456,88 @@ def churn_price_elasticity_from_truth(
     return float(sensitivity_log_odds * (1.0 - mean_churn_probability) * fade)
 
 
-def marketing_elasticity_from_truth(
-    marketing_channels: pd.DataFrame, n_days: int, paid_share: float
-) -> float:
-    """d log(new customers) / d log(marketing budget) from the true response curves.
-
-    Each channel's conversions are ``M a / (a + h)`` of its adstock ``a``, so their
-    elasticity is ``h / (a + h) = 1 - c / M`` at the observed conversions a day ``c``.
-    Channels are weighted by conversions; only the paid share of signups responds.
-    """
-    conversions = marketing_channels["expected_incremental_conversions"].to_numpy() / n_days
-    saturation = conversions / marketing_channels["max_daily_conversions"].to_numpy()
-    weighted = float(np.sum(conversions * (1.0 - saturation)) / np.sum(conversions))
-    return paid_share * weighted
-
-
-def learned_effects(con: duckdb.DuckDBPyConnection, horizon_months: int = 12) -> LearnedEffects:
-    """The price and marketing elasticities the scenarios apply.
-
-    Today they come from the world's ground truth (``truth.*`` and the world's own laws),
-    because the churn champion sees no price change in its training window and the demand
-    and marketing champions do not exist yet. When they do, measure the elasticities on them
-    here (for example by scoring today's customers at +-1 % price) and keep this signature.
-    """
+def effects_from_truth(
+    con: duckdb.DuckDBPyConnection, marketing_spend: pd.DataFrame, horizon_months: int
+) -> LearnedEffects | None:
+    """The elasticities the synthetic world's own laws imply (None without ``truth.*``)."""
+    if not (
+        _has_table(con, "truth", "customer_churn")
+        and _has_table(con, "truth", "marketing_channels")
+    ):
+        return None
     # Imported here: the world generator is only needed for its ground-truth laws.
     from simulation.world.customers import CHURN_PRICE_SENSITIVITY
     from simulation.world.marketing import PAID_SHARE_OF_ACQUISITION
 
-    if not _has_table(con, "truth", "customer_churn"):
-        raise LookupError(
-            "no truth.customer_churn: price elasticities can only be read from the synthetic "
-            "world until they are measured on the champion models (see learned_effects)"
-        )
     mean_churn = con.execute(
         """select avg(churn_probability) from truth.customer_churn
         where month_start = (select max(month_start) from truth.customer_churn)"""
     ).fetchone()[0]
-    channels = con.execute("select * from truth.marketing_channels").df()
-    n_days = con.execute("select count(distinct date) from raw.marketing_spend").fetchone()[0]
+    true_curves = _table(con, "truth", "marketing_channels")
     return LearnedEffects(
         churn_price_elasticity=churn_price_elasticity_from_truth(
             CHURN_PRICE_SENSITIVITY, float(mean_churn), horizon_months
         ),
-        # In this world signups do not respond to the subscription price.
+        # The world's signups have no price term.
         acquisition_price_elasticity=0.0,
-        acquisition_marketing_elasticity=marketing_elasticity_from_truth(
-            channels, int(n_days), PAID_SHARE_OF_ACQUISITION
-        ),
+        acquisition_marketing_elasticity=PAID_SHARE_OF_ACQUISITION
+        * paid_conversion_spend_elasticity(true_curves, marketing_spend),
+    )
+
+
+def learned_effects(
+    con: duckdb.DuckDBPyConnection, champions: EffectChampions, horizon_months: int = 12
+) -> MeasuredEffects:
+    """The price and marketing elasticities, measured on the champion models (ml.elasticity).
+
+    - churn: the churn champion scores the feature mart's newest month as it is and with
+      price rises (:func:`ml.elasticity.churn_price_elasticity`), averaged over the horizon;
+    - marketing: the marketing-ROI champion's response curves at the last 90 days' spend
+      (:func:`ml.elasticity.paid_conversion_spend_elasticity`) times the paid share of new
+      customers measured in ``raw.marketing_spend`` and ``raw.customers``;
+    - price on acquisition: measured from signups when the offered price ever varied, else 0
+      and flagged as not identified (:func:`ml.elasticity.acquisition_price_elasticity`).
+
+    When the world's ground truth is loaded, the values its laws imply come along for
+    comparison; they are never used in place of the measurement.
+    """
+    if not _has_table(con, "features", "customer_month_churn_features"):
+        raise LookupError(
+            f"{CHURN_FEATURES_TABLE} is missing: materialize the dbt feature mart; the churn "
+            "champion scores its newest month to measure the price elasticity"
+        )
+    features = _table(con, "features", "customer_month_churn_features")
+    if features.empty:
+        raise LookupError(f"{CHURN_FEATURES_TABLE} is empty: materialize the feature mart first")
+    latest = features[features["month_start"] == features["month_start"].max()]
+    churn = churn_price_elasticity(champions.churn_scorer, latest, horizon_months)
+    marketing_spend = _table(con, "raw", "marketing_spend")
+    customers = _table(con, "raw", "customers")
+    paid_elasticity = paid_conversion_spend_elasticity(
+        champions.marketing_responses, marketing_spend
+    )
+    paid_share = paid_share_of_signups(marketing_spend, customers, DEFAULT_SPEND_WINDOW_DAYS)
+    acquisition_price = acquisition_price_elasticity(customers, marketing_spend)
+    effects = LearnedEffects(
+        churn_price_elasticity=churn.elasticity,
+        acquisition_price_elasticity=acquisition_price.elasticity,
+        acquisition_marketing_elasticity=paid_share * paid_elasticity,
+    )
+    for name, value in effects.model_dump().items():
+        if not math.isfinite(value):
+            raise ValueError(
+                f"the measured {name} is {value}: the champions cannot be used for what-if "
+                "scenarios (retrain on a longer window with price tests in it)"
+            )
+    return MeasuredEffects(
+        effects=effects,
+        truth=effects_from_truth(con, marketing_spend, horizon_months),
+        churn=churn,
+        paid_conversion_elasticity=paid_elasticity,
+        paid_share_of_signups=paid_share,
+        acquisition_price=acquisition_price,
+        churn_version=champions.churn_version,
+        marketing_version=champions.marketing_version,
     )
 
 
@@ -445,8 +552,18 @@ class TwinParameters:
     onboarding: OnboardingParameters
     supplier_nodes: list[SupplierNode]
     products: list[ProductStocking]
-    effects: LearnedEffects
+    measured_effects: MeasuredEffects | None  # None when read without the champions
     sources: dict[str, str]
+
+    @property
+    def effects(self) -> LearnedEffects:
+        """The elasticities the scenarios apply; only known when read with the champions."""
+        if self.measured_effects is None:
+            raise LookupError(
+                "the price and marketing effects were not measured: read the twin parameters "
+                "with the champion models (read_twin_parameters(con, champions))"
+            )
+        return self.measured_effects.effects
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -466,11 +583,16 @@ def _table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> pd.DataFr
 
 def read_twin_parameters(
     con: duckdb.DuckDBPyConnection,
+    champions: EffectChampions | None,
     *,
     horizon_months: int = 12,
     service_level_threshold_minutes: float = 2.0,
 ) -> TwinParameters:
-    """Estimate every engine's parameters from the warehouse (see the module docstring)."""
+    """Estimate every engine's parameters from the warehouse (see the module docstring).
+
+    Without ``champions`` the price and marketing effects are not measured: the queue and
+    supply-chain engines do not need them, the revenue and onboarding engines do.
+    """
     tickets = _table(con, "raw", "support_tickets")
     employees = _table(con, "raw", "employees")
     last_day = pd.to_datetime(tickets["opened_at"]).max().normalize()
@@ -491,6 +613,7 @@ def read_twin_parameters(
         if _has_table(con, "truth", "supplier_truth")
         else None
     )
+    measured = learned_effects(con, champions, horizon_months) if champions else None
     return TwinParameters(
         service_centre=service_centre,
         onboarding=onboarding_from_stage_runs(stage_runs, capacity),
@@ -500,13 +623,13 @@ def read_twin_parameters(
         products=product_stocking_from_demand(
             _table(con, "raw", "demand_orders"), _table(con, "truth", "inventory_policy")
         ),
-        effects=learned_effects(con, horizon_months),
+        measured_effects=measured,
         sources={
             "support": "raw.support_tickets, raw.employees",
             "onboarding": f"raw.onboarding_stage_runs; capacity: {capacity_source}",
             "suppliers": "raw.suppliers, raw.purchase_orders; upstream: "
             + ("truth.supplier_truth" if supplier_truth is not None else "promised lead times"),
             "inventory": "raw.demand_orders (28-day moving-average errors), truth.inventory_policy",
-            "effects": "ground truth until champion elasticities exist",
+            "effects": measured.source if measured else "not measured (no champions given)",
         },
     )

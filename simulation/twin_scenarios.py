@@ -372,21 +372,34 @@ class TwinRunSettings:
     supply_network_draws: int = 200
 
 
+TWIN_ENGINES: tuple[str, ...] = (
+    "revenue",
+    "service_queue",
+    "onboarding_process",
+    "supply_chain",
+)
+"""Every engine of the twin; revenue and onboarding apply the learned effects."""
+
+
 def engines_for_scenario(
     scenario: Scenario,
     parameters: TwinParameters,
     revenue_model: RevenueModel | None,
     settings: TwinRunSettings = TwinRunSettings(),
     horizon_months: int = 12,
+    only: tuple[str, ...] = TWIN_ENGINES,
 ) -> dict[str, TwinEngine]:
-    """Every engine's inputs under ``scenario``, by engine name.
+    """The inputs under ``scenario`` of the engines in ``only``, by engine name.
 
     Without a ``revenue_model`` (the champion's view of the customers) there is no revenue
-    engine.
+    engine. The revenue and onboarding engines apply the learned effects, so they need the
+    parameters to have been read with the champion models.
     """
-    workflow, arrivals = apply_to_onboarding(scenario, parameters.onboarding, parameters.effects)
+    unknown = set(only) - set(TWIN_ENGINES)
+    if unknown:
+        raise ValueError(f"unknown engines {sorted(unknown)}; engines are {list(TWIN_ENGINES)}")
     engines: list[TwinEngine] = []
-    if revenue_model is not None:
+    if revenue_model is not None and "revenue" in only:
         engines.append(
             RevenueTwin(
                 apply_to_revenue_model(scenario, revenue_model, parameters.effects),
@@ -394,23 +407,36 @@ def engines_for_scenario(
                 settings.revenue_paths_per_replication,
             )
         )
-    engines += [
-        ServiceQueueTwin(
-            apply_to_service_centre(scenario, parameters.service_centre),
-            settings.queue_horizon_days,
-            settings.queue_warm_up_days,
-        ),
-        OnboardingTwin(
-            workflow, arrivals, settings.onboarding_horizon_days, settings.onboarding_warm_up_days
-        ),
-        SupplyChainTwin(
-            tuple(apply_to_supplier_nodes(scenario, parameters.supplier_nodes)),
-            tuple(parameters.products),
-            1 + scenario.demand_change_pct / 100,
-            settings.supply_horizon_days,
-            settings.supply_network_draws,
-        ),
-    ]
+    if "service_queue" in only:
+        engines.append(
+            ServiceQueueTwin(
+                apply_to_service_centre(scenario, parameters.service_centre),
+                settings.queue_horizon_days,
+                settings.queue_warm_up_days,
+            )
+        )
+    if "onboarding_process" in only:
+        workflow, arrivals = apply_to_onboarding(
+            scenario, parameters.onboarding, parameters.effects
+        )
+        engines.append(
+            OnboardingTwin(
+                workflow,
+                arrivals,
+                settings.onboarding_horizon_days,
+                settings.onboarding_warm_up_days,
+            )
+        )
+    if "supply_chain" in only:
+        engines.append(
+            SupplyChainTwin(
+                tuple(apply_to_supplier_nodes(scenario, parameters.supplier_nodes)),
+                tuple(parameters.products),
+                1 + scenario.demand_change_pct / 100,
+                settings.supply_horizon_days,
+                settings.supply_network_draws,
+            )
+        )
     return {e.engine: e for e in engines}
 
 

@@ -9,13 +9,17 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
 from ingestion.load import load_tables
 from ingestion.warehouse import connect, replace_table
 from ml.churn import ChurnTrainingConfig, train_churn_model
+from ml.marketing_roi import MediaMixConfig, fit_media_mix
 from ml.tracking import MlflowSettings, log_churn_training
+from ml.tracking_forecast import log_marketing_roi
+from orchestration.defs.simulation.champion_effects import load_effect_champions
 from orchestration.defs.simulation.comparison import scenario_comparison
 from orchestration.defs.simulation.partitions import scenario_file_fingerprints, scenario_files
 from orchestration.defs.simulation.scenario_assets import (
@@ -47,7 +51,8 @@ QUICK = {
 
 @pytest.fixture(scope="module")
 def twin_home(tmp_path_factory, state_home, ray_local):
-    """A tiny world in a warehouse of its own (raw, truth, the churn mart) and a champion."""
+    """A tiny world in a warehouse of its own (raw, truth, the churn mart) and the churn and
+    marketing-ROI champions the learned effects are measured on."""
     home = tmp_path_factory.mktemp("simulation_home")
     world = generate_world(WorldConfig.tiny())
     with connect(home / "warehouse.duckdb") as con:
@@ -70,6 +75,8 @@ def twin_home(tmp_path_factory, state_home, ray_local):
         features = churn_features(con)
     config = ChurnTrainingConfig(n_estimators=30)
     log_churn_training(settings, train_churn_model(features, config), config, tags={})
+    spend = world.tables["marketing_spend"][["date", "channel", "spend", "conversions"]]
+    log_marketing_roi(settings, fit_media_mix(spend, MediaMixConfig()), tags={})
     return home
 
 
@@ -213,6 +220,29 @@ def test_plots_land_in_reports_and_in_metadata(runs, state_home):
         0
     ]
     assert Path(comparison.metadata["comparison_chart"].value).stat().st_size > 5_000
+
+
+def test_effects_are_measured_on_the_champions_and_shown_beside_the_truth(runs):
+    _, by_partition = runs
+    for asset in ("scenario_revenue", "scenario_onboarding_process"):
+        metadata = by_partition["price_up_5pct"].asset_materializations_for_node(asset)[0].metadata
+        measured = metadata["effects/churn_price_elasticity"].value
+        truth = metadata["effects/churn_price_elasticity_truth"].value
+        # 30 trees on three small price-test waves: finite and modest, its sign not settled.
+        assert np.isfinite(measured) and abs(measured) < 5 and truth > 0
+        assert 0 < metadata["effects/acquisition_marketing_elasticity"].value < 1
+        assert metadata["effects/churn_model_version"].value == "1"
+        assert metadata["effects/marketing_model_version"].value == "1"
+        assert "measured on churn_lgbm v1" in metadata["effects/source"].value
+    comparison = by_partition["comparison"].asset_materializations_for_node("scenario_comparison")
+    assert "effects/churn_price_elasticity" in comparison[0].metadata
+
+
+def test_a_missing_champion_fails_saying_what_to_materialize(tmp_path):
+    empty = MlflowSettings.local(tmp_path)
+    registry = MlflowResource(tracking_uri=empty.tracking_uri, artifact_root=empty.artifact_root)
+    with pytest.raises(LookupError, match="materialize the churn_model asset"):
+        load_effect_champions(registry)
 
 
 def test_launchpad_scenario_is_validated_and_recorded(resources, twin_home):

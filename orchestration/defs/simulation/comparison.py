@@ -3,6 +3,11 @@
 import dagster as dg
 from pydantic import Field
 
+from orchestration.defs.simulation.champion_effects import (
+    EFFECT_CHAMPION_ASSETS,
+    effects_metadata,
+    load_effect_champions,
+)
 from orchestration.defs.simulation.champion_revenue import champion_revenue_model
 from orchestration.defs.simulation.partitions import scenario_partitions
 from orchestration.defs.simulation.scenario_source import recorded_scenarios
@@ -36,7 +41,7 @@ class ScenarioComparisonConfig(dg.Config):
 @dg.asset(
     deps=[
         "scenario_definition",
-        "churn_model",
+        *EFFECT_CHAMPION_ASSETS,
         CHURN_FEATURES_ASSET,
         "world_ground_truth",
         *(
@@ -49,6 +54,7 @@ class ScenarioComparisonConfig(dg.Config):
                 "suppliers",
                 "purchase_orders",
                 "demand_orders",
+                "marketing_spend",
             )
         ),
     ],
@@ -72,8 +78,9 @@ def scenario_comparison(
     """
     registered = set(context.instance.get_dynamic_partitions(scenario_partitions.name))
     champion = champion_revenue_model(warehouse, mlflow)
+    champions = load_effect_champions(mlflow)
     with warehouse.connect(read_only=True) as con:
-        parameters = read_twin_parameters(con)
+        parameters = read_twin_parameters(con, champions)
         recorded = recorded_scenarios(con)
     files = load_scenarios()
     known = {**files, **recorded}  # a recorded definition is what the partition ran
@@ -116,6 +123,7 @@ def scenario_comparison(
             "scenarios": ", ".join(sorted(scenarios)),
             "significant_differences": len(significant),
             "all_targets_met": bool(table["target_met"].all()),
+            **effects_metadata(parameters),
             "comparison_chart": dg.MetadataValue.path(str(chart)),
             "preview": dg.MetadataValue.md(
                 table_preview(

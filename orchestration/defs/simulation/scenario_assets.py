@@ -13,6 +13,11 @@ import pandas as pd
 from pydantic import Field
 
 from ml.plots import fan_chart_png
+from orchestration.defs.simulation.champion_effects import (
+    EFFECT_CHAMPION_ASSETS,
+    effects_metadata,
+    load_effect_champions,
+)
 from orchestration.defs.simulation.champion_revenue import champion_revenue_model
 from orchestration.defs.simulation.partitions import SCENARIO_TAG, scenario_partitions
 from orchestration.defs.simulation.results import (
@@ -51,6 +56,13 @@ def raw(table: str) -> dg.AssetDep:
 
 
 TWIN_INPUTS = ["scenario_definition", "world_ground_truth"]
+# What the learned price and marketing effects are measured on and against (twin_parameters).
+EFFECT_INPUTS = [
+    *EFFECT_CHAMPION_ASSETS,
+    CHURN_FEATURES_ASSET,
+    raw("customers"),
+    raw("marketing_spend"),
+]
 SCENARIO_ASSET = {
     "partitions_def": scenario_partitions,
     "group_name": "simulation",
@@ -115,12 +127,18 @@ def scenario_definition(
 
 
 def _twin(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> tuple[str, TwinParameters, dict[str, TwinEngine]]:
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    engine: str,
+    mlflow: MlflowResource | None = None,
+) -> tuple[str, TwinParameters, TwinEngine]:
+    """The scenario's engine; with `mlflow`, effects measured on the champions (onboarding)."""
+    champions = load_effect_champions(mlflow) if mlflow is not None else None
     with warehouse.connect(read_only=True) as con:
         scenario = scenario_from_results(con, context.partition_key)
-        parameters = read_twin_parameters(con)
-    return scenario.name, parameters, engines_for_scenario(scenario, parameters, None)
+        parameters = read_twin_parameters(con, champions)
+    engines = engines_for_scenario(scenario, parameters, None, only=(engine,))
+    return scenario.name, parameters, engines[engine]
 
 
 def _replicate(
@@ -155,7 +173,7 @@ def _ci(summary: pd.DataFrame, kpi: str) -> str:
 
 
 @dg.asset(
-    deps=[*TWIN_INPUTS, "churn_model", CHURN_FEATURES_ASSET, raw("customers")],
+    deps=[*TWIN_INPUTS, *EFFECT_INPUTS],
     kinds={"ray", "duckdb"},
     **SCENARIO_ASSET,
 )
@@ -171,9 +189,11 @@ def scenario_revenue(
     Rows in results.scenario_revenue; every scenario draws the same paths (same seed).
     """
     champion = champion_revenue_model(warehouse, mlflow)
+    champions = load_effect_champions(mlflow)
     with warehouse.connect(read_only=True) as con:
         scenario = scenario_from_results(con, context.partition_key)
-        effects = read_twin_parameters(con, horizon_months=config.horizon_months).effects
+        parameters = read_twin_parameters(con, champions, horizon_months=config.horizon_months)
+    effects = parameters.effects
     model = apply_to_revenue_model(scenario, champion.model, effects)
     ray.ensure_started()
     paths = run_chunked(
@@ -217,6 +237,7 @@ def scenario_revenue(
             "expected_total_revenue_ci_half_width": half_width,
             "probability_of_missing_plan": risk.probability_of_missing_plan,
             "cvar_5pct_total_revenue": risk.cvar_5pct_total_revenue,
+            **effects_metadata(parameters),
             "fan_chart": dg.MetadataValue.path(str(chart)),
             "preview": dg.MetadataValue.md(table_preview(table, rows=12)),
         }
@@ -239,8 +260,7 @@ def scenario_service_queue(
     Each replication simulates two weeks of contacts and deletes the first day (warm-up).
     KPI means with 95 % confidence intervals in results.scenario_service_queue.
     """
-    name, _, engines = _twin(context, warehouse)
-    queue = engines["service_queue"]
+    name, _, queue = _twin(context, warehouse, "service_queue")
     replications = _replicate(context, queue, config, ray, warehouse)
     summary = summarise_replications(replications, queue.summary_names).assign(
         horizon_days=queue.horizon_days, warm_up_days=queue.warm_up_days, seed=config.seed
@@ -265,12 +285,15 @@ def scenario_service_queue(
 
 
 @dg.asset(
-    deps=[*TWIN_INPUTS, raw("onboarding_stage_runs")], kinds={"ray", "duckdb"}, **SCENARIO_ASSET
+    deps=[*TWIN_INPUTS, raw("onboarding_stage_runs"), *EFFECT_INPUTS],
+    kinds={"ray", "duckdb"},
+    **SCENARIO_ASSET,
 )
 def scenario_onboarding_process(
     context: dg.AssetExecutionContext,
     config: ScenarioReplicationConfig,
     warehouse: WarehouseResource,
+    mlflow: MlflowResource,
     ray: RayResource,
 ) -> dg.MaterializeResult:
     """Onboarding cycle time, throughput and the bottleneck stage under the scenario.
@@ -278,8 +301,7 @@ def scenario_onboarding_process(
     KPIs with confidence intervals in results.scenario_onboarding_process; utilisation,
     queue time and bottleneck share per stage in results.scenario_onboarding_stages.
     """
-    name, _, engines = _twin(context, warehouse)
-    onboarding = engines["onboarding_process"]
+    name, parameters, onboarding = _twin(context, warehouse, "onboarding_process", mlflow)
     replications = _replicate(context, onboarding, config, ray, warehouse)
     kpis = ["mean_cycle_time_hours", "cycle_time_p50_hours", "cycle_time_p90_hours"]
     summary = summarise_replications(replications, [*kpis, "throughput_per_day"]).assign(
@@ -306,6 +328,8 @@ def scenario_onboarding_process(
             "dagster/row_count": len(summary) + len(stages),
             "primary_bottleneck": bottleneck,
             "cycle_time_p90_hours": _ci(summary, "cycle_time_p90_hours"),
+            "arrivals_per_day": onboarding.arrivals_per_day,
+            **effects_metadata(parameters),
             "cycle_time_histogram": dg.MetadataValue.path(str(histogram)),
             "bottleneck_chart": dg.MetadataValue.path(str(chart)),
             "preview": dg.MetadataValue.md(table_preview(stages, rows=len(stages))),
@@ -335,8 +359,7 @@ def scenario_supply_chain(
     Long-format KPIs (overall, per product, per supplier) with confidence intervals in
     results.scenario_supply_chain.
     """
-    name, _, engines = _twin(context, warehouse)
-    supply = engines["supply_chain"]
+    name, _, supply = _twin(context, warehouse, "supply_chain")
     replications = _replicate(context, supply, config, ray, warehouse)
     summary = summarise_replications(replications, supply.kpi_names).assign(seed=config.seed)
     with warehouse.connect() as con:

@@ -1,0 +1,101 @@
+"""The champion models the twin's price and marketing effects are measured on.
+
+Both are loaded by alias with their artifact hash checked against the one recorded at
+registration: the churn champion (`churn_lgbm@champion`, scikit-learn flavour) through
+`ml.promotion.load_verified_model`, the marketing-ROI champion (`marketing_mmm@champion`, a
+pyfunc holding the fitted response curves) by the same download-hash-load steps, because
+`load_verified_model` loads the scikit-learn flavour only.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+
+from ml.churn import predict_churn
+from ml.promotion import (
+    ARTIFACT_HASH_TAG,
+    ArtifactIntegrityError,
+    directory_sha256,
+    load_verified_model,
+)
+from ml.tracking import CHAMPION, CHURN_MODEL_NAME, MlflowSettings, alias_version
+from orchestration.resources import MlflowResource
+from simulation.twin_parameters import EffectChampions, TwinParameters
+
+MARKETING_MODEL_NAME = "marketing_mmm"  # ml.tracking_forecast.MODEL_NAMES["marketing_roi"]
+EFFECT_CHAMPION_ASSETS = ["churn_model", "marketing_roi"]
+
+
+def load_verified_response_curves(
+    settings: MlflowSettings, name: str = MARKETING_MODEL_NAME, alias: str = CHAMPION
+) -> tuple[pd.DataFrame, str]:
+    """The response curves of `name@alias` (one row per channel) and its version, hash-checked."""
+    version = alias_version(settings, name, alias)
+    if version is None:
+        raise LookupError(
+            f"model {name!r} has no {alias!r} alias in {settings.tracking_uri}: materialize the "
+            "marketing_roi asset first; the twin's marketing elasticity is measured on it"
+        )
+    expected = MlflowClient(settings.tracking_uri).get_model_version(name, version).tags
+    expected_hash = expected.get(ARTIFACT_HASH_TAG)
+    if not expected_hash:
+        raise ArtifactIntegrityError(
+            f"{name} v{version} has no {ARTIFACT_HASH_TAG!r} tag: record it at registration with "
+            "ml.promotion.record_artifact_hash before loading"
+        )
+    settings.activate()
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{name}/{version}", dst_path=tmp
+            )
+        )
+        actual = directory_sha256(local)
+        if actual != expected_hash:
+            raise ArtifactIntegrityError(
+                f"refusing to load {name}@{alias} (v{version}): its artifact files hash to "
+                f"{actual}, but {expected_hash} was recorded at registration. Restore them or "
+                "retrain."
+            )
+        model = mlflow.pyfunc.load_model(str(local)).unwrap_python_model()
+    curves = getattr(model, "response", None)
+    if not isinstance(curves, pd.DataFrame):
+        raise TypeError(
+            f"{name} v{version} holds a {type(model).__name__}, not the media-mix response "
+            "model (ml.tracking_forecast.ChannelResponseModel): its curves cannot be read"
+        )
+    return curves.reset_index(), str(version)
+
+
+def load_effect_champions(mlflow_resource: MlflowResource) -> EffectChampions:
+    """The churn and marketing-ROI champions, ready for `simulation.twin_parameters`."""
+    settings = mlflow_resource.settings
+    try:
+        churn, churn_version = load_verified_model(settings, CHURN_MODEL_NAME, CHAMPION)
+    except LookupError as error:
+        raise LookupError(
+            f"{error}: materialize the churn_model asset first; the twin's churn price "
+            "elasticity is measured on the churn champion"
+        ) from error
+    curves, marketing_version = load_verified_response_curves(settings)
+    return EffectChampions(
+        churn_scorer=lambda rows: predict_churn(churn, rows),
+        churn_version=str(churn_version),
+        marketing_responses=curves,
+        marketing_version=marketing_version,
+    )
+
+
+def effects_metadata(parameters: TwinParameters) -> dict[str, float | str]:
+    """Measured elasticities, their model versions and the truth-based values, for metadata."""
+    measured = parameters.measured_effects
+    if measured is None:
+        return {}
+    return {
+        f"effects/{key}": value for key, value in measured.summary().items() if value is not None
+    } | {"effects/source": measured.source}
