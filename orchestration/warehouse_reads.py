@@ -11,7 +11,12 @@ import pandas as pd
 from ingestion.warehouse import append_to_table, replace_table
 
 CHURN_FEATURES_TABLE = "features.customer_month_churn_features"
-CHURN_FEATURES_ASSET = dg.AssetKey(["features", "customer_month_churn_features"])
+# The churn mart is daily-partitioned (incremental); its readers read every day of it, and
+# scenario-partitioned readers need that said explicitly.
+CHURN_FEATURES_ASSET = dg.AssetDep(
+    dg.AssetKey(["features", "customer_month_churn_features"]),
+    partition_mapping=dg.AllPartitionMapping(),
+)
 
 
 def churn_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

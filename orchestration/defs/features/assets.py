@@ -1,14 +1,71 @@
-"""dbt models and their tests, as assets and asset checks."""
+"""dbt models and their tests, as assets and asset checks, in three steps that run in order.
+
+1. ``staging``: the views over the raw tables (unpartitioned; a view has no rows to partition).
+2. ``daily_features``: the models keyed on a day or month. They are incremental
+   (transforms/macros/rebuild_window.sql) and daily-partitioned: a run passes its partition
+   window to dbt as vars, and dbt rebuilds the rows from the window's first day on.
+3. ``whole_history_features``: tables computed from every day at once (seasonality tests).
+
+Tests run with dbt's ``buildable`` indirect selection: a test runs in the step that builds the
+last of its parents, so a relationship test between a mart and a staging view never runs before
+the mart exists.
+"""
+
+import json
+from datetime import datetime
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.defs.features.project import transforms_project
+from orchestration.partitions import daily_partitions
+
+STAGING_MODELS = "path:models/staging"
+INCREMENTAL_MODELS = "config.materialized:incremental"
+WHOLE_HISTORY_MODELS = "config.materialized:table"
+BUILD = ["build", "--indirect-selection", "buildable"]
+
+
+def dbt_vars_for_window(start: datetime, end: datetime) -> dict[str, str]:
+    """The dbt vars of a partition window: its first day and the day after its last."""
+    if end <= start:
+        raise ValueError(f"empty partition window: {start:%Y-%m-%d} to {end:%Y-%m-%d}")
+    return {"min_date": start.strftime("%Y-%m-%d"), "max_date": end.strftime("%Y-%m-%d")}
 
 
 @dbt_assets(
-    manifest=transforms_project().manifest_path, project=transforms_project(), pool="warehouse"
+    manifest=transforms_project().manifest_path,
+    project=transforms_project(),
+    select=STAGING_MODELS,
+    pool="warehouse",
 )
-def transforms(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """Build staging views and feature marts, then run their tests (asset checks)."""
-    yield from dbt.cli(["build"], context=context).stream()
+def staging(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """Create the staging views and test them."""
+    yield from dbt.cli(BUILD, context=context).stream()
+
+
+@dbt_assets(
+    manifest=transforms_project().manifest_path,
+    project=transforms_project(),
+    select=INCREMENTAL_MODELS,
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="warehouse",
+)
+def daily_features(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """Rebuild the feature rows of the run's days (and the later rows that read them); test them."""
+    window = context.partition_time_window
+    dbt_vars = dbt_vars_for_window(window.start, window.end)
+    context.log.info(f"dbt vars: {dbt_vars}")
+    yield from dbt.cli([*BUILD, "--vars", json.dumps(dbt_vars)], context=context).stream()
+
+
+@dbt_assets(
+    manifest=transforms_project().manifest_path,
+    project=transforms_project(),
+    select=WHOLE_HISTORY_MODELS,
+    pool="warehouse",
+)
+def whole_history_features(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """Rebuild the tables that read every day at once, and test them."""
+    yield from dbt.cli(BUILD, context=context).stream()

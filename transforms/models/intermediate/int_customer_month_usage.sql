@@ -12,6 +12,8 @@ with
 
 usage_events as (
     select * from {{ ref('stg_usage_events') }}
+    -- A session reaches the month ends of its month and the three after it.
+    where {{ in_rebuild_window('session_date', 'month', '3 month') }}
 ),
 
 month_offsets as (
@@ -58,3 +60,4 @@ final as (
 )
 
 select * from final
+where {{ in_rebuild_window('month_end', 'month') }}

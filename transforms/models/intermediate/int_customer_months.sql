@@ -1,5 +1,7 @@
 -- One row per customer and complete calendar month in which the customer was still
--- subscribed at month end, with the label "cancelled during the next month".
+-- subscribed at month end, with the label "cancelled during the next month". The cancellation
+-- date itself is not a column: it is unknown at month end, and an incremental run does not
+-- revisit rows older than the month before its window (macros/rebuild_window.sql).
 with
 
 customers as (
@@ -54,7 +56,6 @@ final as (
         months.month_start,
         months.month_end,
         customers.signup_date,
-        cancellations.cancel_date,
         data_window.first_day as data_first_day,
         case
             when months.next_month_end > data_window.last_day then null
@@ -71,3 +72,4 @@ final as (
 )
 
 select * from final
+where {{ in_rebuild_window('month_start', 'month') }}

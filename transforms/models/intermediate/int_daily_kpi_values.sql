@@ -315,3 +315,4 @@ final as (
 )
 
 select * from final
+where {{ in_rebuild_window('kpi_date') }}

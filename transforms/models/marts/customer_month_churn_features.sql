@@ -6,6 +6,7 @@ with
 
 customer_months as (
     select * from {{ ref('int_customer_months') }}
+    where {{ in_rebuild_window('month_start', 'month') }}
 ),
 
 customers as (
@@ -65,6 +66,8 @@ charges_by_month_end as (
         ) as amount_charged_90d
     from subscription_events
     cross join month_offsets
+    -- A charge reaches the month ends of its month and the three after it.
+    where {{ in_rebuild_window('subscription_events.event_date', 'month', '3 month') }}
     group by all
 ),
 
@@ -257,3 +260,4 @@ final as (
 )
 
 select * from final
+where {{ in_rebuild_window('month_start', 'month') }}

@@ -75,3 +75,4 @@ final as (
 )
 
 select * from final
+where {{ in_rebuild_window('kpi_date') }}

@@ -93,3 +93,4 @@ final as (
 )
 
 select * from final
+where {{ in_rebuild_window('order_date') }}

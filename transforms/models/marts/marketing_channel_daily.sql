@@ -116,3 +116,4 @@ final as (
 )
 
 select * from final
+where {{ in_rebuild_window('spend_date') }}
