@@ -100,9 +100,9 @@ def backfilled(dbt_manifest, tmp_path_factory) -> dict[str, object]:
     reference_home = tmp_path_factory.mktemp("full_refresh")
     shutil.copy(home / "warehouse.duckdb", reference_home / "warehouse.duckdb")
     dbt = Path(sys.executable).parent / "dbt"
+    target = ["--target-path", str(reference_home / "target")]
     result = subprocess.run(
-        [str(dbt), "run", "--full-refresh", "--profiles-dir", ".", "--quiet"]
-        + ["--target-path", str(reference_home / "target")],
+        [str(dbt), "run", "--full-refresh", "--profiles-dir", ".", "--quiet", *target],
         cwd=REPO_ROOT / "transforms",
         env={**os.environ, "TWINOPS_HOME": str(reference_home)},
         capture_output=True,

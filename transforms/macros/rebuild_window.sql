@@ -22,7 +22,9 @@ command-line result equals a full refresh.
     {%- if min_date is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- if not modules.re.match('^\d{4}-\d{2}-\d{2}$', min_date | string) -%}
+    {%- set text = min_date | string -%}
+    {%- if not (text | length == 10 and text[4] == '-' and text[7] == '-'
+                and (text[:4] ~ text[5:7] ~ text[8:]).isdigit()) -%}
         {{ exceptions.raise_compiler_error(
             "var min_date must be an ISO date (YYYY-MM-DD), got '" ~ min_date ~ "'") }}
     {%- endif -%}
@@ -39,8 +41,8 @@ command-line result equals a full refresh.
 {% macro in_rebuild_window(column, grain='day', lookback=none) -%}
     {#- A predicate: true for the rows this run (re)builds, or reads when `lookback` (an interval
         such as '3 month') widens the window for an upstream input. -#}
-    {%- set start = rebuild_start(grain) -%}
-    {%- if is_incremental() and start is not none -%}
+    {%- set start = rebuild_start(grain) if is_incremental() else none -%}
+    {%- if start is not none -%}
         {{ column }} >= {{ start }}{% if lookback %} - interval {{ lookback }}{% endif %}
     {%- else -%}
         true

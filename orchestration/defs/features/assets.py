@@ -12,25 +12,17 @@ the mart exists.
 """
 
 import json
-from datetime import datetime
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.defs.features.project import transforms_project
-from orchestration.partitions import daily_partitions
+from orchestration.partitions import daily_partitions, dbt_vars_for_window
 
 STAGING_MODELS = "path:models/staging"
 INCREMENTAL_MODELS = "config.materialized:incremental"
 WHOLE_HISTORY_MODELS = "config.materialized:table"
 BUILD = ["build", "--indirect-selection", "buildable"]
-
-
-def dbt_vars_for_window(start: datetime, end: datetime) -> dict[str, str]:
-    """The dbt vars of a partition window: its first day and the day after its last."""
-    if end <= start:
-        raise ValueError(f"empty partition window: {start:%Y-%m-%d} to {end:%Y-%m-%d}")
-    return {"min_date": start.strftime("%Y-%m-%d"), "max_date": end.strftime("%Y-%m-%d")}
 
 
 @dbt_assets(
