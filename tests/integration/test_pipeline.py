@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import dagster as dg
 import duckdb
 import mlflow
@@ -200,3 +202,21 @@ def test_runs_reuse_a_running_ray_and_leave_it_to_its_owner(pipeline_runs, ray_l
     # The session fixture started Ray; the run's resource must neither start another nor stop it.
     assert ray_local.is_initialized()
     assert len(ray_local.nodes()) == 1
+
+
+def test_the_pipelines_champions_give_finite_learned_effects(pipeline_runs, state_home, warehouse):
+    """The what-if scenarios measure their elasticities on these champions (issue #7)."""
+    from orchestration.defs.simulation.champion_effects import load_effect_champions
+    from orchestration.resources import MlflowResource
+    from simulation.twin_parameters import learned_effects
+
+    settings = MlflowSettings.local(state_home)
+    registry = MlflowResource(
+        tracking_uri=settings.tracking_uri, artifact_root=settings.artifact_root
+    )
+    measured = learned_effects(warehouse, load_effect_champions(registry))
+    effects = measured.effects.model_dump()
+    assert all(math.isfinite(value) for value in effects.values()), effects
+    assert 0 < measured.effects.acquisition_marketing_elasticity < 1
+    assert (measured.churn_version, measured.marketing_version) == ("1", "1")
+    assert measured.truth is not None
