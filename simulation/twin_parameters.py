@@ -29,7 +29,7 @@ interface**, and each reader says so:
   hours they had): ``truth.process_stage_truth``, else the mean number of people seen per day;
 - lead times and disruption probabilities of tier-2/3 suppliers, whom we never order from:
   ``truth.supplier_truth``, else their promised lead times and no disruption of their own;
-- the inventory policy (s, S): ``truth.inventory_policy`` (it is ERP configuration);
+- the inventory policy (s, S): ``truth.inventory_policy`` (it is ERP configuration).
 
 The forecast errors that size safety stock are those of a 28-day moving average, until a
 demand forecaster champion is registered (``ml/forecasting.py``).
@@ -49,6 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ml.elasticity import (
     DEFAULT_SPEND_WINDOW_DAYS,
+    PRICE_FEATURE_WINDOW_MONTHS,
     AcquisitionPriceElasticity,
     ChurnPriceElasticity,
     ChurnScorer,
@@ -430,6 +431,10 @@ class MeasuredEffects:
         return {
             "churn_price_elasticity": self.effects.churn_price_elasticity,
             "churn_price_elasticity_truth": truth.churn_price_elasticity if truth else None,
+            # Months 0-2 see the rise in the 90-day features; from month 3 on only the price.
+            "churn_price_elasticity_by_month": ", ".join(
+                f"{e:.2f}" for e in self.churn.by_month[: PRICE_FEATURE_WINDOW_MONTHS + 1]
+            ),
             "acquisition_marketing_elasticity": self.effects.acquisition_marketing_elasticity,
             "acquisition_marketing_elasticity_truth": (
                 truth.acquisition_marketing_elasticity if truth else None
