@@ -63,8 +63,10 @@ CHURN_ANNUAL_PLAN = -0.9
 CHURN_PRICE_SENSITIVITY = 4.0  # log-odds per unit relative price increase, fading over ~3 months
 PRICE_SHOCK_MONTHLY_FADE = float(np.exp(-1 / 3))
 
-# Price-testing programme. Small on purpose: about 1 % of a day's charges carry a tested price
-# a month after a test, well below what the daily billing drift monitor alarms on (bench.drift).
+# Price-testing programme. Small on purpose: a wave moves 5-10 % of a day's charges up by
+# 3-15 %, a shift of the billed-price distribution that the daily billing drift monitor does
+# not alarm on (bench.drift). Tested customers keep their price, so after two years about
+# 30 % of charges are at a tested price.
 PRICE_TEST_COHORT_SHARE = (0.05, 0.10)  # share of active customers tested, drawn per quarter
 PRICE_TEST_RISE = (0.03, 0.15)  # relative price rise, drawn per customer, rounded to 1 %
 PRICE_TEST_DAY_SPREAD = 28  # the test starts on one of the first 28 days of the quarter
