@@ -142,6 +142,22 @@ def test_monthly_series_forecast_months_ahead():
     assert result.flat_metrics()["mase_vs_snaive_max"] < 1.0
 
 
+def test_two_years_of_months_are_scored_12_months_ahead_without_seasons():
+    rng = np.random.default_rng(4)
+    months = pd.date_range("2024-01-01", periods=24, freq="MS")
+    value = 1000 + 25 * np.arange(24) + rng.normal(0, 15, 24)
+    series = pd.DataFrame({"series_id": "revenue", "date": months, "value": value})
+    config = ForecastConfig(frequency="MS", models=("seasonal_naive", "ets", "arima"))
+    result = forecast_series(series, config)
+    metrics = result.flat_metrics()
+    assert config.scored_horizons == (1, 3, 6, 12)
+    assert np.isfinite(metrics["mase_vs_snaive_h12m"])
+    # Windows of one or two seasons cannot fit a season: a trend model beats last year's values.
+    assert metrics["mase_vs_snaive_h12m"] < 1.0
+    assert len(result.forecasts) == 12
+    assert result.forecasts["date"].iloc[-1] == pd.Timestamp("2026-12-01")
+
+
 def test_demand_series_key_is_product_and_region():
     orders = pd.DataFrame(
         {
