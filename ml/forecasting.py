@@ -15,7 +15,7 @@ the dbt marts (``features.demand_series``) feed the same code.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -330,6 +330,11 @@ def forecast_series(
     config = config or ForecastConfig()
     panel = _validated_panel(series, config)
     covariates = _covariates_by_series(series, panel, config)
+    if future_covariates is not None and not covariates:
+        raise ValueError(
+            "future_covariates were given but the series have no 'promo' and 'unit_price' "
+            "columns (or use_covariates is off): the plan would be ignored"
+        )
     plans = _covariates_by_series(future_covariates, None, config) if covariates else {}
     elasticities = _pooled_elasticities(panel, covariates, config) if covariates else {}
     truth_by_series = _truth_by_series(truth) if truth is not None else {}
@@ -431,7 +436,7 @@ def make_forecaster(
 
 
 def forecast_under_price_change(
-    result: ForecastResult,
+    result: ForecastResult | Mapping[str, Any],
     series_id: str,
     price_factor: float | np.ndarray | pd.Series,
     horizon: int | None = None,
@@ -447,21 +452,28 @@ def forecast_under_price_change(
     prices. Because the model is log-linear in price, ``mean / baseline_mean`` equals
     ``price_factor ** price_elasticity`` (see :func:`demand_price_elasticities`).
 
+    ``result`` is a :class:`ForecastResult` or the fitted forecasters by series id, e.g. those
+    of the registered champion: ``mlflow.pyfunc.load_model(uri).unwrap_python_model()
+    .forecasters`` (then ``horizon`` is required).
+
     Raises ``ValueError`` when the series' chosen model does not use prices (seasonal naive, or
     a series forecast without the ``promo``/``unit_price`` columns).
     """
     from sktime.forecasting.base import ForecastingHorizon
 
-    if series_id not in result.fitted_models:
+    models = result.fitted_models if isinstance(result, ForecastResult) else result
+    if series_id not in models:
         raise KeyError(f"no forecaster for series {series_id!r}")
-    model = result.fitted_models[series_id]
+    model = models[series_id]
     if not isinstance(model, PromoPriceAdjustedForecaster):
-        chosen = result.selection.set_index("series_id").loc[series_id, "chosen_model"]
         raise ValueError(
-            f"series {series_id!r} is forecast by {chosen!r} without prices: no price response "
-            "(forecast it with 'promo' and 'unit_price' columns and use_covariates=True)"
+            f"series {series_id!r} is forecast by {type(model).__name__} without prices: no "
+            "price response (forecast it with 'promo' and 'unit_price' columns and "
+            "use_covariates=True)"
         )
-    steps = horizon or result.config.scored_horizons[-1]
+    if horizon is None and not isinstance(result, ForecastResult):
+        raise ValueError("horizon is required when passing fitted forecasters")
+    steps = horizon or result.config.scored_horizons[-1]  # type: ignore[union-attr]
     fh = ForecastingHorizon(np.arange(1, steps + 1), is_relative=True)
     with quiet_sktime():
         base_mean = model.base.predict(fh)
@@ -469,7 +481,10 @@ def forecast_under_price_change(
     index = base_mean.index
     if isinstance(price_factor, pd.Series):
         dates = _timestamps(index)
-        factors = price_factor.reindex(pd.DatetimeIndex(price_factor.index).as_unit("us"))
+        factors = pd.Series(
+            price_factor.to_numpy(dtype=float),
+            index=pd.DatetimeIndex(price_factor.index).as_unit("us"),
+        )
         factor = factors.reindex(dates.as_unit("us")).to_numpy(dtype=float)
         if not np.isfinite(factor).all():
             raise ValueError(f"price_factor does not cover the dates {dates[0]}..{dates[-1]}")

@@ -126,6 +126,12 @@ def test_a_price_path_changes_only_the_days_it_raises(with_covariates):
     what_if = forecast_under_price_change(with_covariates, series_id, factor, horizon=14)
     np.testing.assert_allclose(what_if["mean"][:7], what_if["baseline_mean"][:7])
     assert (what_if["mean"][7:] < what_if["baseline_mean"][7:]).all()
+    # The same what-if from the fitted forecasters alone (e.g. a registered champion's).
+    by_date = pd.Series(factor, index=what_if["date"])
+    from_models = forecast_under_price_change(
+        with_covariates.fitted_models, series_id, by_date, horizon=14
+    )
+    pd.testing.assert_frame_equal(from_models, what_if)
 
 
 def test_a_planned_promotion_lifts_the_final_forecast_on_its_days(promoted):
@@ -157,6 +163,14 @@ def test_a_plan_that_stops_short_of_the_horizon_is_rejected(promoted):
     ).assign(promo=0.0, unit_price=20.0)
     with pytest.raises(ValueError, match="do not cover the 28 steps"):
         forecast_series(one, FAST.model_copy(update={"cv_folds": 1}), future_covariates=plan)
+
+
+def test_a_plan_for_series_without_covariates_is_rejected(promoted):
+    series, _ = promoted
+    one = series[series["series_id"] == "P01|north"]
+    plan = one[["series_id", "date", "promo", "unit_price"]]
+    with pytest.raises(ValueError, match="the plan would be ignored"):
+        forecast_series(one.drop(columns=["promo", "unit_price"]), FAST, future_covariates=plan)
 
 
 def test_price_what_if_on_a_univariate_series_says_why_it_cannot(promoted):
@@ -193,3 +207,23 @@ def test_raw_and_mart_promo_columns_become_covariates():
     assert frame["unit_price"].tolist() == [10.0, 8.0]
     raw = demand_series_from_orders(orders.rename(columns={"is_promo": "promo"}))
     assert raw["promo"].tolist() == [0.0, 1.0]
+
+
+def test_the_registered_champion_forecasts_under_its_plan_and_a_price_change(
+    tmp_path, with_covariates
+):
+    import mlflow
+
+    from ml.tracking import CHAMPION, MlflowSettings
+    from ml.tracking_forecast import MODEL_NAMES, log_forecast_training
+
+    settings = MlflowSettings.local(tmp_path)
+    log_forecast_training(settings, with_covariates, "demand", {"world_seed": "3"})
+    settings.activate()
+    champion = mlflow.pyfunc.load_model(f"models:/{MODEL_NAMES['demand']}@{CHAMPION}")
+    predicted = champion.predict(pd.DataFrame({"series_id": ["P01|north"], "horizon": [7]}))
+    expected = with_covariates.forecasts.query("series_id == 'P01|north'").head(7)
+    np.testing.assert_allclose(predicted["mean"], expected["mean"])
+    forecasters = champion.unwrap_python_model().forecasters
+    what_if = forecast_under_price_change(forecasters, "P01|north", 1.1, horizon=7)
+    np.testing.assert_allclose(what_if["baseline_mean"], expected["mean"])
