@@ -15,6 +15,7 @@ import json
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
+from pydantic import Field
 
 from orchestration.defs.features.project import transforms_project
 from orchestration.partitions import daily_partitions, dbt_vars_for_window
@@ -36,6 +37,17 @@ def staging(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from dbt.cli(BUILD, context=context).stream()
 
 
+class DailyFeaturesConfig(dg.Config):
+    """Knobs of the incremental feature build."""
+
+    full_refresh: bool = Field(
+        default=False,
+        description="Drop and rebuild the incremental tables from all loaded data (dbt "
+        "--full-refresh), for example after a mart's columns changed. Select every partition "
+        "or one: the rebuild covers all days either way.",
+    )
+
+
 @dbt_assets(
     manifest=transforms_project().manifest_path,
     project=transforms_project(),
@@ -44,12 +56,17 @@ def staging(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="warehouse",
 )
-def daily_features(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def daily_features(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DailyFeaturesConfig
+):
     """Rebuild the feature rows of the run's days (and the later rows that read them); test them."""
     window = context.partition_time_window
     dbt_vars = dbt_vars_for_window(window.start, window.end)
     context.log.info(f"dbt vars: {dbt_vars}")
-    yield from dbt.cli([*BUILD, "--vars", json.dumps(dbt_vars)], context=context).stream()
+    args = [*BUILD, "--vars", json.dumps(dbt_vars)]
+    if config.full_refresh:
+        args.append("--full-refresh")
+    yield from dbt.cli(args, context=context).stream()
 
 
 @dbt_assets(
