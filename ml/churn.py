@@ -42,6 +42,7 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "minutes_month_lag_1",
     "price_change_pct_90d",
     "price_changes_90d",
+    "days_since_price_change",  # missing when the price never changed
     "tickets_30d",
     "tickets_90d",
     "escalated_tickets_90d",

@@ -38,6 +38,7 @@ from ml.marketing_roi import geometric_adstock
 
 PRICE_FEATURE_WINDOW_MONTHS = 3
 """Month-ends after a price change at which the mart's 90-day price features still see it."""
+DAYS_PER_MONTH = 30.44
 
 # Spanning the rises the world's price tests make (3-15 %): the slope over several rises
 # averages over the trees' split points instead of depending on where one rise lands.
@@ -66,6 +67,11 @@ def features_after_price_rise(
         raise ValueError(f"months_since_rise must be >= 0, got {months_since_rise}")
     factor = 1.0 + rise
     out = features.copy()
+    if "days_since_price_change" in out.columns:
+        # Rises take effect on a day of their month, on average half a month before its end.
+        out["days_since_price_change"] = round(
+            DAYS_PER_MONTH / 2 + DAYS_PER_MONTH * months_since_rise
+        )
     out["monthly_price"] = features["monthly_price"].astype(float) * factor
     out["price_change_pct"] = (1.0 + features["price_change_pct"].astype(float)) * factor - 1.0
     if months_since_rise < PRICE_FEATURE_WINDOW_MONTHS:

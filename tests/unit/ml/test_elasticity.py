@@ -26,6 +26,7 @@ def latest_month(n: int = 400, seed: int = 1) -> pd.DataFrame:
             "price_change_pct_90d": 0.0,
             "price_changes_90d": 0,
             "amount_charged_90d": 150.0,
+            "days_since_price_change": np.where(rng.random(n) < 0.1, 200.0, np.nan),
             "base_churn": rng.uniform(0.01, 0.08, n),
         }
     )
@@ -62,6 +63,15 @@ def test_the_90_day_features_forget_the_rise_after_three_month_ends() -> None:
     assert (forgotten["price_changes_90d"] == 0).all()
     np.testing.assert_allclose(forgotten["price_change_pct_90d"], 0.0)
     np.testing.assert_allclose(forgotten["monthly_price"], rows["monthly_price"] * 1.1)
+
+
+def test_the_latest_price_change_ages_a_month_per_month_end() -> None:
+    rows = latest_month()
+    days = [
+        features_after_price_rise(rows, 0.10, k)["days_since_price_change"].unique().tolist()
+        for k in (0, 1, 4)
+    ]
+    assert days == [[15], [46], [137]]
 
 
 def test_a_constant_elasticity_scorer_is_measured_exactly_month_by_month() -> None:

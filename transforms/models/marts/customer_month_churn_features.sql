@@ -103,7 +103,8 @@ price_changes as (
         count(*) as price_changes_to_date,
         count(*) filter (
             where subscription_events.event_date > as_of.month_end - 90
-        ) as price_changes_90d
+        ) as price_changes_90d,
+        max(subscription_events.event_date) as latest_price_change_date
     from as_of
     inner join subscription_events
         on
@@ -220,6 +221,9 @@ final as (
         - 1 as price_change_pct_90d,
         coalesce(price_changes.price_changes_to_date, 0) as price_changes_to_date,
         coalesce(price_changes.price_changes_90d, 0) as price_changes_90d,
+        -- How long ago the latest change was: a rise's churn shock fades over months.
+        date_diff('day', price_changes.latest_price_change_date, customer_months.month_end)
+            as days_since_price_change,
         coalesce(ticket_windows.tickets_30d, 0) as tickets_30d,
         coalesce(ticket_windows.tickets_90d, 0) as tickets_90d,
         coalesce(ticket_windows.escalated_tickets_90d, 0) as escalated_tickets_90d,
