@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 import duckdb
 import pandas as pd
 
+from ingestion.warehouse import table_exists
+
 LEDGER_TABLE = "results.promotion_ledger"
 
 PROMOTE = "promote"
@@ -129,11 +131,7 @@ def read_ledger(con: duckdb.DuckDBPyConnection, model_name: str) -> pd.DataFrame
 
     Works on a read-only connection: a missing table reads as an empty ledger.
     """
-    exists = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'results' and table_name = 'promotion_ledger'"
-    ).fetchall()[0][0]
-    if not exists:
+    if not table_exists(con, *LEDGER_TABLE.split(".")):
         return pd.DataFrame(columns=["sequence", *LedgerEntry.__dataclass_fields__])
     return con.execute(
         f"select * from {LEDGER_TABLE} where model_name = ? order by sequence", [model_name]

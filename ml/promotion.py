@@ -208,11 +208,19 @@ def ensure_artifact_hashes(
     return hashes
 
 
-def load_verified_model(settings: MlflowSettings, name: str, alias: str) -> tuple[Any, str]:
+def load_verified_model(
+    settings: MlflowSettings,
+    name: str,
+    alias: str,
+    loader: Callable[[str], Any] | None = None,
+) -> tuple[Any, str]:
     """The model behind `name@alias` and its version, after checking its artifact hash.
 
-    The files are downloaded once, hashed and loaded from that same copy, so what is loaded is
-    what was checked. Raises ArtifactIntegrityError when no hash was recorded or it differs.
+    The files are downloaded once, hashed and loaded from that same copy by `loader` (the
+    model's MLflow flavour: `mlflow.sklearn.load_model` when None, or e.g.
+    `mlflow.pyfunc.load_model`), so
+    what is loaded is what was checked. Raises LookupError when the alias is not set and
+    ArtifactIntegrityError when no hash was recorded or it differs.
     """
     version = alias_version(settings, name, alias)
     if version is None:
@@ -236,7 +244,7 @@ def load_verified_model(settings: MlflowSettings, name: str, alias: str) -> tupl
                 f"{actual}, but {expected} was recorded at registration. The files were changed "
                 "after registration; restore them or retrain."
             )
-        model = mlflow.sklearn.load_model(str(local))
+        model = (loader or mlflow.sklearn.load_model)(str(local))
     return model, version
 
 

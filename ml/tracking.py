@@ -6,7 +6,6 @@ Only the driver process calls these functions, so the sqlite backend never sees 
 from __future__ import annotations
 
 import hashlib
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,11 +214,6 @@ def load_model_by_alias(settings: MlflowSettings, name: str, alias: str) -> tupl
 
 def run_link(tracking_ui: str, experiment_id: str, run_id: str) -> str:
     return f"{tracking_ui.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
-
-
-def tracking_ui_url() -> str:
-    """Where `make ui` serves MLflow; override with TWINOPS_MLFLOW_UI."""
-    return os.environ.get("TWINOPS_MLFLOW_UI", "http://127.0.0.1:5000")
 
 
 def search_churn_runs(settings: MlflowSettings) -> pd.DataFrame:

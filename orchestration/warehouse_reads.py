@@ -8,7 +8,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from ingestion.warehouse import append_to_table, replace_table
+from ingestion.warehouse import append_to_table, replace_table, table_exists
 
 CHURN_FEATURES_TABLE = "features.customer_month_churn_features"
 # The churn mart is daily-partitioned (incremental); its readers read every day of it, and
@@ -27,10 +27,9 @@ def churn_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def true_churn(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
     """The world's true churn probabilities, or None when the data did not come from the generator."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'truth' and table_name = 'customer_churn'"
-    ).fetchone()[0]
-    return con.execute("select * from truth.customer_churn").df() if exists else None
+    if not table_exists(con, "truth", "customer_churn"):
+        return None
+    return con.execute("select * from truth.customer_churn").df()
 
 
 def replace_results_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:

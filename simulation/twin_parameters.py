@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingestion.warehouse import table_exists
 from ml.elasticity import (
     DEFAULT_SPEND_WINDOW_DAYS,
     PRICE_FEATURE_WINDOW_MONTHS,
@@ -466,8 +467,8 @@ def effects_from_truth(
 ) -> LearnedEffects | None:
     """The elasticities the synthetic world's own laws imply (None without ``truth.*``)."""
     if not (
-        _has_table(con, "truth", "customer_churn")
-        and _has_table(con, "truth", "marketing_channels")
+        table_exists(con, "truth", "customer_churn")
+        and table_exists(con, "truth", "marketing_channels")
     ):
         return None
     # Imported here: the world generator is only needed for its ground-truth laws.
@@ -506,7 +507,7 @@ def learned_effects(
     When the world's ground truth is loaded, the values its laws imply come along for
     comparison; they are never used in place of the measurement.
     """
-    if not _has_table(con, "features", "customer_month_churn_features"):
+    if not table_exists(con, "features", "customer_month_churn_features"):
         raise LookupError(
             f"{CHURN_FEATURES_TABLE} is missing: materialize the dbt feature mart; the churn "
             "champion scores its newest month to measure the price elasticity"
@@ -571,17 +572,8 @@ class TwinParameters:
         return self.measured_effects.effects
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
-
-
 def _table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> pd.DataFrame:
-    if not _has_table(con, schema, table):
+    if not table_exists(con, schema, table):
         raise LookupError(f"{schema}.{table} is missing: materialize the ingestion assets first")
     return con.execute(f'select * from {schema}."{table}"').df()
 
@@ -607,7 +599,7 @@ def read_twin_parameters(
         service_level_threshold_minutes=service_level_threshold_minutes,
     )
     stage_runs = _table(con, "raw", "onboarding_stage_runs")
-    if _has_table(con, "truth", "process_stage_truth"):
+    if table_exists(con, "truth", "process_stage_truth"):
         capacity = stage_capacity_from_truth(_table(con, "truth", "process_stage_truth"))
         capacity_source = "truth.process_stage_truth"
     else:
@@ -615,7 +607,7 @@ def read_twin_parameters(
         capacity_source = "raw.onboarding_stage_runs (people seen a day)"
     supplier_truth = (
         _table(con, "truth", "supplier_truth")
-        if _has_table(con, "truth", "supplier_truth")
+        if table_exists(con, "truth", "supplier_truth")
         else None
     )
     measured = learned_effects(con, champions, horizon_months) if champions else None

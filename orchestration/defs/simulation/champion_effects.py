@@ -1,28 +1,18 @@
 """The champion models the twin's price and marketing effects are measured on.
 
 Both are loaded by alias with their artifact hash checked against the one recorded at
-registration: the churn champion (`churn_lgbm@champion`, scikit-learn flavour) through
-`ml.promotion.load_verified_model`, the marketing-ROI champion (`marketing_mmm@champion`, a
-pyfunc holding the fitted response curves) by the same download-hash-load steps, because
-`load_verified_model` loads the scikit-learn flavour only.
+registration, through `ml.promotion.load_verified_model`: the churn champion
+(`churn_lgbm@champion`, scikit-learn flavour) and the marketing-ROI champion
+(`marketing_mmm@champion`, a pyfunc holding the fitted response curves).
 """
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import mlflow
 import pandas as pd
-from mlflow import MlflowClient
 
 from ml.churn import predict_churn
-from ml.promotion import (
-    ARTIFACT_HASH_TAG,
-    ArtifactIntegrityError,
-    directory_sha256,
-    load_verified_model,
-)
+from ml.promotion import load_verified_model
 from ml.tracking import CHAMPION, CHURN_MODEL_NAME, MlflowSettings, alias_version
 from orchestration.resources import MlflowResource
 from simulation.twin_parameters import EffectChampions, TwinParameters
@@ -35,34 +25,13 @@ def load_verified_response_curves(
     settings: MlflowSettings, name: str = MARKETING_MODEL_NAME, alias: str = CHAMPION
 ) -> tuple[pd.DataFrame, str]:
     """The response curves of `name@alias` (one row per channel) and its version, hash-checked."""
-    version = alias_version(settings, name, alias)
-    if version is None:
+    if alias_version(settings, name, alias) is None:
         raise LookupError(
             f"model {name!r} has no {alias!r} alias in {settings.tracking_uri}: materialize the "
             "marketing_roi asset first; the twin's marketing elasticity is measured on it"
         )
-    expected = MlflowClient(settings.tracking_uri).get_model_version(name, version).tags
-    expected_hash = expected.get(ARTIFACT_HASH_TAG)
-    if not expected_hash:
-        raise ArtifactIntegrityError(
-            f"{name} v{version} has no {ARTIFACT_HASH_TAG!r} tag: record it at registration with "
-            "ml.promotion.record_artifact_hash before loading"
-        )
-    settings.activate()
-    with tempfile.TemporaryDirectory() as tmp:
-        local = Path(
-            mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{name}/{version}", dst_path=tmp
-            )
-        )
-        actual = directory_sha256(local)
-        if actual != expected_hash:
-            raise ArtifactIntegrityError(
-                f"refusing to load {name}@{alias} (v{version}): its artifact files hash to "
-                f"{actual}, but {expected_hash} was recorded at registration. Restore them or "
-                "retrain."
-            )
-        model = mlflow.pyfunc.load_model(str(local)).unwrap_python_model()
+    wrapper, version = load_verified_model(settings, name, alias, loader=mlflow.pyfunc.load_model)
+    model = wrapper.unwrap_python_model()
     curves = getattr(model, "response", None)
     if not isinstance(curves, pd.DataFrame):
         raise TypeError(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from ingestion.warehouse import table_exists
+
 SCENARIO_DEFINITIONS_TABLE = "scenario_definitions"
 
 
@@ -38,10 +40,4 @@ def replace_scenario_rows(
 
 
 def has_results_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'results' and table_name = ?",
-            [table],
-        ).fetchone()[0]
-    )
+    return table_exists(con, "results", table)
