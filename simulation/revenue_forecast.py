@@ -14,7 +14,9 @@ import pandas as pd
 from simulation.engines.finance import CustomerSegment, RevenueModel
 
 
-def monthly_signups_by_segment(customers: pd.DataFrame, as_of: pd.Timestamp, months: int = 6) -> dict[str, float]:
+def monthly_signups_by_segment(
+    customers: pd.DataFrame, as_of: pd.Timestamp, months: int = 6
+) -> dict[str, float]:
     """Mean signups a month per segment over the `months` months up to `as_of`."""
     signup = pd.to_datetime(customers["signup_date"])
     window = customers[(signup > as_of - pd.DateOffset(months=months)) & (signup <= as_of)]
@@ -49,7 +51,9 @@ def revenue_model_from_scored_customers(
     if missing:
         raise KeyError(f"scored customers lack columns {sorted(missing)}")
     if scored.empty:
-        raise ValueError("no active customers to simulate: the feature mart's latest month is empty")
+        raise ValueError(
+            "no active customers to simulate: the feature mart's latest month is empty"
+        )
     signups = monthly_signups_by_segment(customers, as_of)
     segments = []
     for name, group in scored.groupby("segment", sort=True):
@@ -58,9 +62,15 @@ def revenue_model_from_scored_customers(
                 name=str(name),
                 active_customers=len(group),
                 monthly_price=float(group["monthly_price"].mean()),
-                monthly_churn_probability=float(np.clip(group["predicted_churn_probability"].mean(), 0, 1)),
+                monthly_churn_probability=float(
+                    np.clip(group["predicted_churn_probability"].mean(), 0, 1)
+                ),
                 monthly_new_customers=float(signups.get(str(name), 0.0)),
             )
         )
     next_month = (as_of + pd.DateOffset(days=1)).month
-    return RevenueModel(segments=segments, seasonality=signup_seasonality(customers, first_day), start_month=next_month)
+    return RevenueModel(
+        segments=segments,
+        seasonality=signup_seasonality(customers, first_day),
+        start_month=next_month,
+    )

@@ -26,7 +26,8 @@ class DriftEvent(BaseModel):
         )
     )
     target: str | None = Field(
-        default=None, description="Channel, stage or supplier the change applies to; None means all."
+        default=None,
+        description="Channel, stage or supplier the change applies to; None means all.",
     )
 
 

@@ -97,7 +97,9 @@ def price_test_waves(calendar: Calendar, rng: np.random.Generator) -> list[Price
     for month_start in calendar.month_starts:
         if month_start.astype("datetime64[M]").astype(np.int64) % 3:
             continue  # not January, April, July or October
-        day = int(_epoch_days(np.array([month_start]))[0]) + int(rng.integers(PRICE_TEST_DAY_SPREAD))
+        day = int(_epoch_days(np.array([month_start]))[0]) + int(
+            rng.integers(PRICE_TEST_DAY_SPREAD)
+        )
         share = float(rng.uniform(*PRICE_TEST_COHORT_SHARE))
         if first <= day <= last:
             waves.append(PriceTestWave(day=day, cohort_share=share))
@@ -118,7 +120,9 @@ def _acquisitions(ctx: WorldContext, rng: np.random.Generator, mk: MarketingOutp
     first_day = int(_epoch_days(cal.days[:1])[0])
     n_base = round(cfg.n_customers * cfg.initial_base_share)
     base_days = first_day - rng.integers(1, 730, size=n_base)
-    base_channels = rng.choice(len(ACQUISITION_CHANNELS), size=n_base, p=[0.22, 0.18, 0.08, 0.12, 0.08, 0.32])
+    base_channels = rng.choice(
+        len(ACQUISITION_CHANNELS), size=n_base, p=[0.22, 0.18, 0.08, 0.12, 0.08, 0.32]
+    )
     counts = np.concatenate([mk.conversions, mk.organic_conversions[:, None]], axis=1)
     day_grid = np.repeat(_epoch_days(cal.days), counts.shape[1])
     channel_grid = np.tile(np.arange(counts.shape[1]), cal.n_days)
@@ -161,7 +165,10 @@ def generate_customers(
     churn_day = np.full(n, np.iinfo(np.int64).max)
     price_shock = np.zeros(n)  # relative price increase not yet absorbed
 
-    price_events = [(int(_epoch_days(np.array([e.start]))[0]), e.magnitude) for e in cfg.drift_events("price_change")]
+    price_events = [
+        (int(_epoch_days(np.array([e.start]))[0]), e.magnitude)
+        for e in cfg.drift_events("price_change")
+    ]
     # The programme draws from its own stream, so its cohorts do not shift the other draws.
     test_rng = price_test_rng if price_test_rng is not None else np.random.default_rng(0)
     waves = price_test_waves(cal, test_rng) if cfg.price_tests else []
@@ -211,11 +218,21 @@ def generate_customers(
             else:
                 hit = active[test_rng.random(len(active)) < cohort_share]
                 rise = np.round(test_rng.uniform(*PRICE_TEST_RISE, size=len(hit)), 2)
-                test_parts.append((customer_id[hit], np.full(len(hit), day), rise, price[hit].copy()))
+                test_parts.append(
+                    (customer_id[hit], np.full(len(hit), day), rise, price[hit].copy())
+                )
             change_day[hit] = day
             price[hit] = np.round(price[hit] * (1 + rise), 2)
             price_shock[hit] += rise
-            events.append((customer_id[hit], np.full(len(hit), day), np.full(len(hit), 2), np.zeros(len(hit)), price[hit]))
+            events.append(
+                (
+                    customer_id[hit],
+                    np.full(len(hit), day),
+                    np.full(len(hit), 2),
+                    np.zeros(len(hit)),
+                    price[hit],
+                )
+            )
             if cohort_share is None:
                 later = signup_day >= day
                 price[later] = np.round(signup_price[later] * (1 + magnitude), 2)
@@ -225,41 +242,89 @@ def generate_customers(
         idx = np.flatnonzero(alive)
         new = signup_day[idx] >= m0
         old = idx[~new]
-        engagement[old] = mu[old] + ENGAGEMENT_PERSISTENCE * (engagement[old] - mu[old]) + ENGAGEMENT_INNOVATION_SD * rng.standard_normal(len(old))
+        engagement[old] = (
+            mu[old]
+            + ENGAGEMENT_PERSISTENCE * (engagement[old] - mu[old])
+            + ENGAGEMENT_INNOVATION_SD * rng.standard_normal(len(old))
+        )
         lo = np.maximum(signup_day[idx], max(m0, first_day))
         hi = np.minimum(churn_day[idx], min(m1, last_day + 1))
         span = np.maximum(hi - lo, 0)
         if m1 > first_day:
-            rate = np.exp(SESSIONS_LOG_MEAN + SESSIONS_ENGAGEMENT_SLOPE * engagement[idx]) * span / (m1 - m0)
+            rate = (
+                np.exp(SESSIONS_LOG_MEAN + SESSIONS_ENGAGEMENT_SLOPE * engagement[idx])
+                * span
+                / (m1 - m0)
+            )
             sessions = rng.poisson(rate)
             # Keep only the day offset per session (int16): who and engagement are rebuilt from
             # the per-customer arrays after the loop, which keeps 1M-customer worlds in memory.
             offset = (rng.random(sessions.sum()) * np.repeat(span, sessions)).astype(np.int64)
             offset += np.repeat(lo - m0, sessions)
-            usage_parts.append((idx.astype(np.int32), sessions, engagement[idx], m0, offset.astype(np.int16)))
-            panel_parts.append((customer_id[idx], np.full(len(idx), m0), engagement[idx], segment[idx], span))
+            usage_parts.append(
+                (idx.astype(np.int32), sessions, engagement[idx], m0, offset.astype(np.int16))
+            )
+            panel_parts.append(
+                (customer_id[idx], np.full(len(idx), m0), engagement[idx], segment[idx], span)
+            )
 
         # 4. Billing: monthly plans on the signup day of month, annual plans once a year.
         billing_dom = np.minimum(signup_dom[idx], m1 - m0 - 1)
         bill_day = m0 + billing_dom
-        month_of_year = np.int64(np.datetime64(int(m0), "D").astype("datetime64[M]").astype(np.int64) % 12)
+        month_of_year = np.int64(
+            np.datetime64(int(m0), "D").astype("datetime64[M]").astype(np.int64) % 12
+        )
         due = (plan[idx] == 0) | (signup_month_of_year[idx] == month_of_year)
-        billed = due & (bill_day > signup_day[idx]) & (bill_day < churn_day[idx]) & (bill_day >= first_day) & (bill_day <= last_day)
+        billed = (
+            due
+            & (bill_day > signup_day[idx])
+            & (bill_day < churn_day[idx])
+            & (bill_day >= first_day)
+            & (bill_day <= last_day)
+        )
         b = idx[billed]
         billed_price = price[b]
         if price_before_change is not None:
-            billed_price = np.where(bill_day[billed] < change_day[b], price_before_change[b], price[b])
+            billed_price = np.where(
+                bill_day[billed] < change_day[b], price_before_change[b], price[b]
+            )
         amount = np.where(plan[b] == 1, billed_price * 12, billed_price)
-        events.append((customer_id[b], bill_day[billed], np.full(len(b), 1), np.round(amount, 2), billed_price))
+        events.append(
+            (
+                customer_id[b],
+                bill_day[billed],
+                np.full(len(b), 1),
+                np.round(amount, 2),
+                billed_price,
+            )
+        )
 
     # Signups inside the window (with their first charge) and cancellations.
     inside = signup_day >= first_day
     first_charge = np.where(plan[inside] == 1, signup_price[inside] * 12, signup_price[inside])
-    events.append((customer_id[inside], signup_day[inside], np.zeros(inside.sum(), dtype=np.int64), np.round(first_charge, 2), signup_price[inside]))
+    events.append(
+        (
+            customer_id[inside],
+            signup_day[inside],
+            np.zeros(inside.sum(), dtype=np.int64),
+            np.round(first_charge, 2),
+            signup_price[inside],
+        )
+    )
     cancelled = churn_day <= last_day
-    events.append((customer_id[cancelled], churn_day[cancelled], np.full(cancelled.sum(), 3), np.zeros(cancelled.sum()), price[cancelled]))
+    events.append(
+        (
+            customer_id[cancelled],
+            churn_day[cancelled],
+            np.full(cancelled.sum(), 3),
+            np.zeros(cancelled.sum()),
+            price[cancelled],
+        )
+    )
 
-    ev_customer, ev_day, ev_type, ev_amount, ev_price = (np.concatenate(parts) for parts in zip(*events, strict=True))
+    ev_customer, ev_day, ev_type, ev_amount, ev_price = (
+        np.concatenate(parts) for parts in zip(*events, strict=True)
+    )
     order = np.lexsort((ev_type, ev_customer, ev_day))
     subscription_events = pd.DataFrame(
         {
@@ -288,7 +353,9 @@ def generate_customers(
         session_customer[at:end] = customer_id[who]
         session_day[at:end] = (m0 + offset[order].astype(np.int64)).astype("datetime64[D]")
         # Engaged customers also stay longer in a session.
-        minutes[at:end] = np.round(rng.lognormal(2.8 + 0.3 * np.repeat(engagement_m, sessions_m)[order], 0.5), 1)
+        minutes[at:end] = np.round(
+            rng.lognormal(2.8 + 0.3 * np.repeat(engagement_m, sessions_m)[order], 0.5), 1
+        )
         at = end
     usage_events = pd.DataFrame(
         {
@@ -311,7 +378,9 @@ def generate_customers(
             "monthly_price": signup_price,
         }
     )
-    t_customer, t_month, t_prob, t_churned = (np.concatenate(parts) for parts in zip(*truth_parts, strict=True))
+    t_customer, t_month, t_prob, t_churned = (
+        np.concatenate(parts) for parts in zip(*truth_parts, strict=True)
+    )
     churn_truth = pd.DataFrame(
         {
             "customer_id": t_customer,
@@ -320,7 +389,9 @@ def generate_customers(
             "churned": t_churned,
         }
     )
-    p_customer, p_month, p_engagement, p_segment, p_days = (np.concatenate(parts) for parts in zip(*panel_parts, strict=True))
+    p_customer, p_month, p_engagement, p_segment, p_days = (
+        np.concatenate(parts) for parts in zip(*panel_parts, strict=True)
+    )
     customer_months = pd.DataFrame(
         {
             "customer_id": p_customer,
@@ -331,12 +402,21 @@ def generate_customers(
         }
     )
     price_tests = price_test_truth(test_parts)
-    return CustomersOutput(customers, subscription_events, usage_events, churn_truth, customer_months, price_tests)
+    return CustomersOutput(
+        customers, subscription_events, usage_events, churn_truth, customer_months, price_tests
+    )
 
 
 def price_test_truth(parts: list[tuple[np.ndarray, ...]]) -> pd.DataFrame:
     """One row per tested customer: the day, the rise and the churn log-odds shock it caused."""
-    columns = ["customer_id", "test_date", "price_rise", "monthly_price_before", "monthly_price_after", "churn_log_odds_shock"]
+    columns = [
+        "customer_id",
+        "test_date",
+        "price_rise",
+        "monthly_price_before",
+        "monthly_price_after",
+        "churn_log_odds_shock",
+    ]
     if not parts:
         return pd.DataFrame({name: pd.Series(dtype="float64") for name in columns}).astype(
             {"customer_id": "int64", "test_date": "datetime64[s]"}

@@ -79,7 +79,9 @@ def generate_marketing(
     season = (1 + 0.15 * np.sin(2 * np.pi * (day_of_year - 30) / 365.25))[:, None]
     incremental = max_conversions * carried / (carried + half_saturation) * regime * season
     conversions = rng.poisson(incremental)
-    organic_mean = daily_acquisitions * (1 - PAID_SHARE_OF_ACQUISITION) * regime[:, 0] * season[:, 0]
+    organic_mean = (
+        daily_acquisitions * (1 - PAID_SHARE_OF_ACQUISITION) * regime[:, 0] * season[:, 0]
+    )
     organic = rng.poisson(organic_mean)
 
     impressions = rng.poisson(spend * np.array([40.0, 120.0, 300.0, 25.0, 60.0]))
