@@ -429,8 +429,10 @@ def make_forecaster(
             # the window; a reduction forecaster has no intervals of its own.
             initial = max(window + 2, n_train // 2)
             fraction = min(1.0, config.conformal_refits / max(1, n_train - initial))
-            return ConformalIntervals(
-                reduction, method="conformal", initial_window=initial, sample_frac=fraction
+            return PooledConformalIntervals(
+                ConformalIntervals(
+                    reduction, method="conformal", initial_window=initial, sample_frac=fraction
+                )
             )
     raise ValueError(f"unknown forecasting model {name!r}")
 
@@ -761,6 +763,60 @@ class PromoPriceAdjustedForecaster:
     ) -> pd.DataFrame:
         bounds = self.base.predict_interval(fh, coverage=coverage)
         return bounds.mul(self.multiplier(bounds.index, X), axis=0)
+
+
+class PooledConformalIntervals:
+    """The LightGBM reduction's intervals from its conformal residuals, pooled over steps.
+
+    ``ConformalIntervals`` sizes each step's interval from that step's residuals alone: a
+    handful of refits give a handful of residuals per step (too few for a 95 % quantile), and
+    steps beyond the refits' reach get none, which sktime turns into zero-width intervals. Here
+    the absolute residuals of all steps are pooled after dividing by ``step ** growth``, with
+    ``growth`` the slope of log |residual| on log step (clipped to [0, 0.5]: from stationary
+    errors to a random walk's), and each step's half-width is the pooled quantile times
+    ``step ** growth``, so every step, including those beyond the refits, gets a width.
+    """
+
+    def __init__(self, conformal: Any) -> None:
+        self.conformal = conformal
+
+    def fit(self, y: pd.Series, X: Any = None, fh: Any = None) -> PooledConformalIntervals:
+        self.conformal.fit(y, fh=fh)
+        matrix = self.conformal.residuals_matrix_.to_numpy(dtype=float)
+        steps, residuals = [], []
+        for step in range(1, matrix.shape[1]):
+            diagonal = np.diagonal(matrix, offset=step)
+            diagonal = np.abs(diagonal[np.isfinite(diagonal)])
+            steps.append(np.full(len(diagonal), step, dtype=float))
+            residuals.append(diagonal)
+        step_of, residual = np.concatenate(steps), np.concatenate(residuals)
+        if len(residual) < 2:
+            raise RuntimeError("the LightGBM conformal refits produced no residuals")
+        floor = 1e-6 * max(float(np.mean(residual)), 1e-12)
+        slope = (
+            np.polyfit(np.log(step_of), np.log(residual + floor), 1)[0] if np.ptp(step_of) else 0.0
+        )
+        self.growth_ = float(np.clip(slope, 0.0, 0.5))
+        self.scaled_residuals_ = residual / step_of**self.growth_
+        return self
+
+    def predict(self, fh: Any = None, X: Any = None) -> pd.Series:
+        return self.conformal.predict(fh)
+
+    def predict_interval(self, fh: Any = None, X: Any = None, coverage: Any = 0.9) -> pd.DataFrame:
+        mean = self.predict(fh)
+        steps = np.arange(1, len(mean) + 1, dtype=float)
+        if fh is not None:
+            steps = np.asarray(fh.to_relative(self.conformal.cutoff).to_numpy(), dtype=float)
+        coverages = [coverage] if np.isscalar(coverage) else list(coverage)
+        name = mean.name if mean.name is not None else 0
+        columns = pd.MultiIndex.from_product([[name], coverages, ["lower", "upper"]])
+        bounds = pd.DataFrame(index=mean.index, columns=columns, dtype=float)
+        for level in coverages:
+            half = np.quantile(self.scaled_residuals_, level) * steps**self.growth_
+            bounds[(name, level, "lower")] = mean.to_numpy(dtype=float) - half
+            bounds[(name, level, "upper")] = mean.to_numpy(dtype=float) + half
+        return bounds
 
 
 # --- internals -------------------------------------------------------------------------------

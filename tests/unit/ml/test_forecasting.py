@@ -12,7 +12,9 @@ from ml.forecasting import (
     ForecastConfig,
     demand_series_from_orders,
     forecast_series,
+    make_forecaster,
     monthly_revenue_from_charges,
+    quiet_sktime,
 )
 from ml.tracking import CHALLENGER, CHAMPION, MlflowSettings
 from ml.tracking_forecast import MODEL_NAMES, log_forecast_training
@@ -105,6 +107,25 @@ def test_same_input_and_seed_give_identical_results_with_lightgbm(daily_demand):
     second = forecast_series(one, config)
     pd.testing.assert_frame_equal(first.metrics, second.metrics)
     pd.testing.assert_frame_equal(first.forecasts, second.forecasts)
+
+
+def test_lightgbm_intervals_widen_with_the_step_even_beyond_the_conformal_refits(daily_demand):
+    from sktime.forecasting.base import ForecastingHorizon
+
+    series, _ = daily_demand
+    y = series[series["series_id"] == "P01|north"].set_index("date")["value"].asfreq("D")
+    # 280 days: the conformal refits start at day 140, so steps past 140 have no residuals.
+    forecaster = make_forecaster("lightgbm", ForecastConfig(), len(y))
+    fh = ForecastingHorizon(np.arange(1, 161), is_relative=True)
+    with quiet_sktime():
+        np.random.seed(0)
+        forecaster.fit(y, fh=fh)
+        bounds = forecaster.predict_interval(fh, coverage=[0.8, 0.95])
+    width95 = (bounds.xs(0.95, axis=1, level=1).diff(axis=1).iloc[:, 1]).to_numpy()
+    width80 = (bounds.xs(0.8, axis=1, level=1).diff(axis=1).iloc[:, 1]).to_numpy()
+    assert (width95 > 0).all()
+    assert (np.diff(width95) >= -1e-9).all()
+    assert (width80 < width95).all()
 
 
 def test_two_processes_give_the_same_result_as_one(daily_demand):
