@@ -28,7 +28,9 @@ usage_events as (
 session_days as (
     select
         customer_id,
-        session_minutes,
+        -- Exact decimal sums: a parallel sum of doubles depends on the order threads add
+        -- rows, so two builds would differ in the last bits (and so would the models).
+        cast(session_minutes as decimal(18, 6)) as session_minutes,
         cast(date_trunc('month', session_date) as date) as month_start,
         last_day(session_date) - session_date as days_before_month_end
     from usage_events
@@ -89,17 +91,22 @@ final as (
         ) as sessions_prev_30d,
         cast(sum({{ before_month_end('sessions', edges, '90 - gap_days') }}) as bigint)
             as sessions_90d,
-        sum({{ before_month_end('minutes', edges, '7 - gap_days') }}) as minutes_7d,
-        sum({{ before_month_end('minutes', edges, '30 - gap_days') }}) as minutes_30d,
-        sum({{ before_month_end('minutes', edges, '90 - gap_days') }}) as minutes_90d,
+        cast(sum({{ before_month_end('minutes', edges, '7 - gap_days') }}) as double)
+            as minutes_7d,
+        cast(sum({{ before_month_end('minutes', edges, '30 - gap_days') }}) as double)
+            as minutes_30d,
+        cast(sum({{ before_month_end('minutes', edges, '90 - gap_days') }}) as double)
+            as minutes_90d,
         cast(coalesce(sum(sessions_in_month) filter (where months_ahead = 0), 0) as bigint)
             as sessions_this_month,
         cast(coalesce(sum(sessions_in_month) filter (where months_ahead = 1), 0) as bigint)
             as sessions_month_lag_1,
         cast(coalesce(sum(sessions_in_month) filter (where months_ahead = 2), 0) as bigint)
             as sessions_month_lag_2,
-        coalesce(sum(minutes_in_month) filter (where months_ahead = 1), 0) as minutes_month_lag_1,
-        coalesce(sum(minutes_in_month) filter (where months_ahead = 2), 0) as minutes_month_lag_2,
+        cast(coalesce(sum(minutes_in_month) filter (where months_ahead = 1), 0) as double)
+            as minutes_month_lag_1,
+        cast(coalesce(sum(minutes_in_month) filter (where months_ahead = 2), 0) as double)
+            as minutes_month_lag_2,
         min(gap_days + min_days_before_month_end) as days_since_last_session
     from seen
     group by customer_id, month_end

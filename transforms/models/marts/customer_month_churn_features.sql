@@ -45,20 +45,21 @@ month_offsets as (
 
 charges_by_month_end as (
     -- Same fan-out as int_customer_month_usage: a charge counts towards the month ends of
-    -- its own month and the three after it.
+    -- its own month and the three after it. Sums and means are over decimals, which are exact,
+    -- so that every build gives bit-identical features (see int_customer_month_usage).
     select
         subscription_events.customer_id,
         cast(
             last_day(subscription_events.event_date + to_months(month_offsets.months_ahead))
             as date
         ) as month_end,
-        sum(subscription_events.amount_charged) filter (
+        sum(cast(subscription_events.amount_charged as decimal(18, 4))) filter (
             where cast(
                 last_day(subscription_events.event_date + to_months(month_offsets.months_ahead))
                 as date
             ) - subscription_events.event_date < 30
         ) as amount_charged_30d,
-        sum(subscription_events.amount_charged) filter (
+        sum(cast(subscription_events.amount_charged as decimal(18, 4))) filter (
             where cast(
                 last_day(subscription_events.event_date + to_months(month_offsets.months_ahead))
                 as date
@@ -123,15 +124,15 @@ ticket_windows as (
         ) as tickets_30d,
         count(*) as tickets_90d,
         count(*) filter (where support_tickets.is_escalated) as escalated_tickets_90d,
-        avg(support_tickets.wait_minutes) filter (
+        avg(cast(support_tickets.wait_minutes as decimal(18, 9))) filter (
             where
             support_tickets.opened_date > as_of.month_end - 30
             and support_tickets.picked_up_at < as_of.known_before
         ) as mean_ticket_wait_minutes_30d,
-        avg(support_tickets.wait_minutes) filter (
+        avg(cast(support_tickets.wait_minutes as decimal(18, 9))) filter (
             where support_tickets.picked_up_at < as_of.known_before
         ) as mean_ticket_wait_minutes_90d,
-        avg(support_tickets.satisfaction) filter (
+        avg(cast(support_tickets.satisfaction as decimal(18, 4))) filter (
             where support_tickets.resolved_at < as_of.known_before
         ) as mean_ticket_satisfaction_90d
     from as_of
@@ -204,11 +205,11 @@ final as (
         coalesce(customer_month_usage.minutes_90d, 0) as minutes_90d,
         least(coalesce(customer_month_usage.days_since_last_session, 90), 90)
             as days_since_last_session,
-        coalesce(charges_by_month_end.amount_charged_90d, 0) as amount_charged_90d,
+        cast(coalesce(charges_by_month_end.amount_charged_90d, 0) as double) as amount_charged_90d,
         customer_months.churned_next_month,
         -- Added for issue #4; the columns above keep their names and meaning.
         coalesce(customer_month_usage.minutes_7d, 0) as minutes_7d,
-        coalesce(charges_by_month_end.amount_charged_30d, 0) as amount_charged_30d,
+        cast(coalesce(charges_by_month_end.amount_charged_30d, 0) as double) as amount_charged_30d,
         coalesce(customer_month_usage.sessions_this_month, 0) as sessions_this_month,
         coalesce(customer_month_usage.sessions_month_lag_1, 0) as sessions_month_lag_1,
         coalesce(customer_month_usage.sessions_month_lag_2, 0) as sessions_month_lag_2,
