@@ -8,7 +8,8 @@ timed). Then:
   process start-up included.
 - The churn mart's lineage (``int_customer_months``, ``int_customer_month_usage``,
   ``customer_month_churn_features``) takes the sum of dbt's own execution times.
-- ``customer_month_features_pandas`` computes the same mart from DataFrames already in memory
+- ``customer_month_features_pandas`` computes the same mart (every one of its 40 feature and
+  label columns) from DataFrames already in memory
   (reading them is not timed), the idiomatic pandas way: per-day totals, running sums read
   with ``merge_asof``. ``features.customer_month.speedup_vs_pandas`` is pandas seconds over
   dbt seconds, after checking that both give the same numbers.
@@ -36,25 +37,50 @@ from simulation.world import WorldConfig, generate_world
 
 TRANSFORMS = Path(__file__).resolve().parents[1] / "transforms"
 CHURN_LINEAGE = ("int_customer_months", "int_customer_month_usage", "customer_month_churn_features")
+# Every column of the mart but its keys: both implementations build the whole mart.
 COMPARED_COLUMNS = (
+    "segment",
+    "region",
+    "plan",
+    "acquisition_channel",
+    "tenure_months",
+    "observed_days_90d",
+    "monthly_price",
+    "price_change_pct",
     "sessions_7d",
     "sessions_30d",
     "sessions_prev_30d",
     "sessions_90d",
+    "sessions_trend_30d",
     "minutes_30d",
     "minutes_90d",
     "days_since_last_session",
     "amount_charged_90d",
+    "churned_next_month",
+    "minutes_7d",
     "amount_charged_30d",
-    "monthly_price",
+    "sessions_this_month",
     "sessions_month_lag_1",
+    "sessions_month_lag_2",
+    "minutes_month_lag_1",
+    "minutes_month_lag_2",
+    "monthly_price_90d_ago",
+    "price_change_pct_90d",
+    "price_changes_to_date",
+    "price_changes_90d",
+    "days_since_price_change",
+    "tickets_30d",
     "tickets_90d",
+    "escalated_tickets_90d",
+    "mean_ticket_wait_minutes_30d",
     "mean_ticket_wait_minutes_90d",
     "mean_ticket_satisfaction_90d",
     "latest_nps_score",
+    "previous_nps_score",
     "nps_trend",
-    "churned_next_month",
+    "days_since_latest_nps",
 )
+CATEGORICAL_COLUMNS = ("segment", "region", "plan", "acquisition_channel")
 
 
 def build_warehouse(folder: Path, n_customers: int) -> int:
@@ -127,6 +153,12 @@ def customer_month_features_pandas(raw: dict[str, pd.DataFrame]) -> pd.DataFrame
     )
     daily = daily.groupby(level="customer_id").cumsum().reset_index()
     out = spine[["row", "customer_id", "month_start", "month_end"]].copy()
+    for column in ("segment", "region", "plan", "acquisition_channel"):
+        out[column] = spine[column].to_numpy()
+    tenure_days = (spine["month_end"] - spine["signup_date"]).dt.days
+    out["tenure_months"] = (tenure_days / 30.44).round(2).to_numpy()
+    observed = (out["month_end"] - first_day).dt.days + 1
+    out["observed_days_90d"] = observed.clip(upper=90)
     for offset in (0, 7, 30, 60, 90):
         left = out[["row", "customer_id"]].assign(
             as_of=out["month_end"] - pd.Timedelta(days=offset)
@@ -179,6 +211,29 @@ def customer_month_features_pandas(raw: dict[str, pd.DataFrame]) -> pd.DataFrame
     price_now = _asof(left, prices, "as_of", "event_date")["monthly_price"].to_numpy()
     out["monthly_price"] = np.where(np.isnan(price_now), signup_price, price_now)
     out["price_change_pct"] = out["monthly_price"] / signup_price - 1
+    left = out[["row", "customer_id"]].assign(as_of=out["month_end"] - pd.Timedelta(days=90))
+    price_then = _asof(left, prices, "as_of", "event_date")["monthly_price"].to_numpy()
+    out["monthly_price_90d_ago"] = np.where(np.isnan(price_then), signup_price, price_then)
+    out["price_change_pct_90d"] = out["monthly_price"] / out["monthly_price_90d_ago"] - 1
+
+    # Price changes on or before month_end: how many, how many in 90 days, the latest.
+    changes = events.loc[events["event_type"] == "price_change", ["customer_id", "event_date"]]
+    pairs = out[["row", "customer_id", "month_end"]].merge(changes, on="customer_id")
+    pairs = pairs[pairs["event_date"] <= pairs["month_end"]]
+    recent = pairs["event_date"] > pairs["month_end"] - pd.Timedelta(days=90)
+    per_row = (
+        pairs.assign(recent=recent)
+        .groupby("row")
+        .agg(
+            price_changes_to_date=("event_date", "size"),
+            price_changes_90d=("recent", "sum"),
+            latest_change=("event_date", "max"),
+        )
+    )
+    out = out.join(per_row, on="row")
+    for column in ("price_changes_to_date", "price_changes_90d"):
+        out[column] = out[column].fillna(0).astype("int64")
+    out["days_since_price_change"] = (out["month_end"] - out["latest_change"]).dt.days
 
     # Tickets: opened in (month_end - 90, month_end]; wait known at pickup, CSAT at resolution.
     known_before = out["month_end"] + pd.Timedelta(days=1)
@@ -189,17 +244,25 @@ def customer_month_features_pandas(raw: dict[str, pd.DataFrame]) -> pd.DataFrame
         & (pairs["opened_date"] > pairs["month_end"] - pd.Timedelta(days=90))
     ]
     picked_up = pairs["opened_at"] + pd.to_timedelta(pairs["wait_minutes"], unit="min")
+    last_30d = pairs["opened_date"] > pairs["month_end"] - pd.Timedelta(days=30)
+    wait_known = pairs["wait_minutes"].where(picked_up < pairs["known_before"])
     pairs = pairs.assign(
-        wait_known=pairs["wait_minutes"].where(picked_up < pairs["known_before"]),
+        last_30d=last_30d,
+        wait_known=wait_known,
+        wait_known_30d=wait_known.where(last_30d),
         csat_known=pairs["satisfaction"].where(pairs["resolved_at"] < pairs["known_before"]),
     )
     per_row = pairs.groupby("row").agg(
+        tickets_30d=("last_30d", "sum"),
         tickets_90d=("ticket_id", "size"),
+        escalated_tickets_90d=("escalated", "sum"),
+        mean_ticket_wait_minutes_30d=("wait_known_30d", "mean"),
         mean_ticket_wait_minutes_90d=("wait_known", "mean"),
         mean_ticket_satisfaction_90d=("csat_known", "mean"),
     )
     out = out.join(per_row, on="row")
-    out["tickets_90d"] = out["tickets_90d"].fillna(0).astype("int64")
+    for column in ("tickets_30d", "tickets_90d", "escalated_tickets_90d"):
+        out[column] = out[column].fillna(0).astype("int64")
 
     # NPS: the latest and the previous answer on or before month_end.
     answers = out[["row", "customer_id", "month_end"]].merge(nps, on="customer_id")
@@ -212,6 +275,8 @@ def customer_month_features_pandas(raw: dict[str, pd.DataFrame]) -> pd.DataFrame
         chosen = answers[answers["rank"] == rank].set_index("row")["score"].rename(name)
         out = out.join(chosen, on="row")
     out["nps_trend"] = out["latest_nps_score"] - out["previous_nps_score"]
+    latest_date = answers[answers["rank"] == 0].set_index("row")["response_date"]
+    out["days_since_latest_nps"] = (out["month_end"] - out["row"].map(latest_date)).dt.days
 
     out["customer_month_id"] = (
         out["customer_id"] * 1_000_000
@@ -238,7 +303,12 @@ def compare(dbt_mart: pd.DataFrame, pandas_mart: pd.DataFrame) -> None:
     """Both implementations must give the same rows and numbers (relative tolerance 1e-9)."""
     if not dbt_mart.index.equals(pandas_mart.index):
         raise AssertionError("dbt and pandas disagree on the customer-month rows")
+    for column in CATEGORICAL_COLUMNS:
+        if not (dbt_mart[column].astype(str) == pandas_mart[column].astype(str)).all():
+            raise AssertionError(f"{column}: dbt and pandas differ")
     for column in COMPARED_COLUMNS:
+        if column in CATEGORICAL_COLUMNS:
+            continue
         left = pd.to_numeric(dbt_mart[column].astype("Float64"), errors="coerce").to_numpy(
             dtype=float, na_value=np.nan
         )
