@@ -1,7 +1,5 @@
 """The churn model: trained on the feature mart, tracked and registered in MLflow."""
 
-import subprocess
-
 import dagster as dg
 from pydantic import Field
 
@@ -9,13 +7,12 @@ from ml.churn import ChurnTrainingConfig as ChurnKnobs
 from ml.churn import train_churn_model
 from ml.promotion import record_artifact_hash
 from ml.tracking import log_churn_training, run_link
+from orchestration.defs.training.run_tags import training_run_tags
 from orchestration.metadata import table_preview
-from orchestration.paths import REPO_ROOT
 from orchestration.resources import MlflowResource, WarehouseResource
 from orchestration.warehouse_reads import (
     CHURN_FEATURES_ASSET,
     churn_features,
-    data_lineage,
     true_churn,
 )
 
@@ -39,15 +36,6 @@ class ChurnTrainingConfig(dg.Config):
     seed: int = Field(default=DEFAULTS.seed, description="Seed of LightGBM's sampling.")
 
 
-def git_commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"  # not a git checkout (e.g. an installed wheel)
-
-
 @dg.asset(
     deps=[CHURN_FEATURES_ASSET, "world_ground_truth"],
     group_name="training",
@@ -67,13 +55,9 @@ def churn_model(
     with warehouse.connect(read_only=True) as con:
         features = churn_features(con)
         truth = true_churn(con)
-        lineage = data_lineage(con)
+        tags = training_run_tags(context, con)
     knobs = ChurnKnobs(**config.model_dump())
     result = train_churn_model(features, knobs, truth)
-    tags = lineage | {
-        "git_commit": git_commit(),
-        "dagster_run_id": context.run_id,
-    }
     registered = log_churn_training(mlflow.settings, result, knobs, tags)
     # Registration recorded the hash (it never overwrites one): this returns it for the metadata.
     # Every later load by alias verifies the files against it.

@@ -16,10 +16,9 @@ from ml.forecasting import (
 from ml.marketing_roi import MediaMixConfig, fit_media_mix
 from ml.tracking import run_link
 from ml.tracking_forecast import log_forecast_training, log_marketing_roi
-from orchestration.defs.training.assets import git_commit
+from orchestration.defs.training.run_tags import training_run_tags
 from orchestration.metadata import table_preview
 from orchestration.resources import MlflowResource, WarehouseResource
-from orchestration.warehouse_reads import data_lineage
 
 DEMAND_SERIES = dg.AssetKey(["features", "demand_series"])
 MARKETING_CHANNEL_DAILY = dg.AssetKey(["features", "marketing_channel_daily"])
@@ -54,10 +53,6 @@ def _forecast_config(config: ForecasterConfig, frequency: str) -> ForecastConfig
     return ForecastConfig(
         frequency=frequency, horizons=horizons, cv_folds=config.cv_folds, n_jobs=config.n_jobs
     )
-
-
-def _tags(context: dg.AssetExecutionContext, lineage: dict[str, str]) -> dict[str, str]:
-    return lineage | {"git_commit": git_commit(), "dagster_run_id": context.run_id}
 
 
 def _forecast_metadata(result, registered, mlflow: MlflowResource) -> dict:
@@ -95,13 +90,13 @@ def demand_forecaster(
             "from features.demand_series"
         ).df()
         truth = con.execute("select * from truth.demand_components").df()
-        lineage = data_lineage(con)
+        tags = training_run_tags(context, con)
     result = forecast_series(
         demand_series_from_orders(orders),
         _forecast_config(config, "D"),
         truth=demand_truth_from_components(truth),
     )
-    registered = log_forecast_training(mlflow.settings, result, "demand", _tags(context, lineage))
+    registered = log_forecast_training(mlflow.settings, result, "demand", tags)
     return dg.MaterializeResult(metadata=_forecast_metadata(result, registered, mlflow))
 
 
@@ -122,14 +117,14 @@ def revenue_forecaster(
         events = con.execute(
             "select event_date, event_type, amount from raw.subscription_events"
         ).df()
-        lineage = data_lineage(con)
+        tags = training_run_tags(context, con)
     series = (
         monthly_revenue_from_charges(events)
         if config.frequency == "MS"
         else daily_revenue_from_charges(events)
     )
     result = forecast_series(series, _forecast_config(config, config.frequency))
-    registered = log_forecast_training(mlflow.settings, result, "revenue", _tags(context, lineage))
+    registered = log_forecast_training(mlflow.settings, result, "revenue", tags)
     return dg.MaterializeResult(metadata=_forecast_metadata(result, registered, mlflow))
 
 
@@ -148,9 +143,9 @@ def marketing_roi(
             "select spend_date as date, channel, spend, conversions from features.marketing_channel_daily"
         ).df()
         truth = con.execute("select * from truth.marketing_channels").df()
-        lineage = data_lineage(con)
+        tags = training_run_tags(context, con)
     result = fit_media_mix(channel_daily, MediaMixConfig(), truth=truth)
-    registered = log_marketing_roi(mlflow.settings, result, _tags(context, lineage))
+    registered = log_marketing_roi(mlflow.settings, result, tags)
     return dg.MaterializeResult(
         metadata={
             "mlflow_run": dg.MetadataValue.url(
