@@ -53,6 +53,19 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "days_since_latest_nps",
 )
 FEATURES: tuple[str, ...] = NUMERIC_FEATURES + CATEGORICAL_FEATURES
+ELAPSED_TIME_FEATURES: tuple[str, ...] = (
+    "tenure_months",
+    "observed_days_90d",
+    "days_since_latest_nps",
+    "days_since_price_change",
+)
+"""Features that count time since an event. Their distribution moves with the calendar as the
+customer base and its history age (every month adds a month of tenure), so drift monitoring
+leaves them out; a change in what they mean for churn shows in prediction drift and in the
+champion's realised AUC instead."""
+DRIFT_MONITORED_NUMERIC_FEATURES: tuple[str, ...] = tuple(
+    name for name in NUMERIC_FEATURES if name not in ELAPSED_TIME_FEATURES
+)
 
 
 class ChurnTrainingConfig(BaseModel):

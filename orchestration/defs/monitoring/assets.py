@@ -5,7 +5,13 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from ml.churn import CATEGORICAL_FEATURES, LABEL, NUMERIC_FEATURES, predict_churn, time_split
+from ml.churn import (
+    CATEGORICAL_FEATURES,
+    DRIFT_MONITORED_NUMERIC_FEATURES,
+    LABEL,
+    predict_churn,
+    time_split,
+)
 from ml.compare import compare_on_holdout
 from ml.drift import DriftRule, detect_drift
 from ml.monitoring import (
@@ -180,7 +186,11 @@ def churn_feature_drift(
         share_threshold=config.share_threshold,
     )
     result = detect_drift(
-        reference, current, list(NUMERIC_FEATURES), list(CATEGORICAL_FEATURES), rule
+        reference,
+        current,
+        list(DRIFT_MONITORED_NUMERIC_FEATURES),
+        list(CATEGORICAL_FEATURES),
+        rule,
     )
     predictions, target, model_rows = _model_drift(features, config, mlflow)
     reports = StatePaths.from_env().reports
