@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from ml.forecasting import (
-    SELECTED,
     ForecastConfig,
     demand_series_from_orders,
     forecast_series,
@@ -18,6 +17,7 @@ from ml.forecasting import (
 )
 from ml.tracking import CHALLENGER, CHAMPION, MlflowSettings
 from ml.tracking_forecast import MODEL_NAMES, log_forecast_training
+from tests.unit.ml.forecast_helpers import chosen, poisson_truth
 
 # Short horizons keep the suite fast; the daily defaults (30..365 days) run in bench.models.
 FAST = ForecastConfig(horizons=(7, 28), models=("seasonal_naive", "ets", "arima"), cv_folds=3)
@@ -33,16 +33,7 @@ def seasonal_daily_demand(n_days: int = 280, seed: int = 5) -> tuple[pd.DataFram
         expected = level * weekly * (1 + 0.0005 * np.arange(n_days))
         orders = rng.poisson(expected).astype(float)
         series.append(pd.DataFrame({"series_id": series_id, "date": dates, "value": orders}))
-        truth.append(
-            pd.DataFrame(
-                {
-                    "series_id": series_id,
-                    "date": dates,
-                    "expected": expected,
-                    "noise_sd": np.sqrt(expected),
-                }
-            )
-        )
+        truth.append(poisson_truth(series_id, dates, expected))
     return pd.concat(series, ignore_index=True), pd.concat(truth, ignore_index=True)
 
 
@@ -57,27 +48,22 @@ def fast_result(daily_demand):
     return forecast_series(series, FAST, truth)
 
 
-def _chosen(result, horizon: int) -> pd.Series:
-    summary = result.summary()
-    return summary[(summary["model"] == SELECTED) & (summary["horizon"] == horizon)].iloc[0]
-
-
 def test_chosen_model_beats_seasonal_naive_at_every_horizon(fast_result):
     for horizon in FAST.scored_horizons:
-        assert _chosen(fast_result, horizon)["mase_vs_snaive"] < 1.0
+        assert chosen(fast_result, horizon)["mase_vs_snaive"] < 1.0
 
 
 def test_95_percent_intervals_cover_between_85_and_100_percent(fast_result):
     for horizon in FAST.scored_horizons:
-        coverage95 = _chosen(fast_result, horizon)["coverage95"]
-        coverage80 = _chosen(fast_result, horizon)["coverage80"]
+        coverage95 = chosen(fast_result, horizon)["coverage95"]
+        coverage80 = chosen(fast_result, horizon)["coverage80"]
         assert 0.85 <= coverage95 <= 1.0
         assert coverage80 <= coverage95
 
 
 def test_error_is_near_the_noise_floor_when_truth_is_given(fast_result):
     # Pure Poisson noise around a smooth mean: a good model's RMSE is close to the noise sd.
-    ratio = _chosen(fast_result, 7)["noise_floor_ratio"]
+    ratio = chosen(fast_result, 7)["noise_floor_ratio"]
     assert 0.8 < ratio < 1.3
 
 

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from ml.forecasting import (
-    SELECTED,
     ForecastConfig,
     demand_price_elasticities,
     demand_series_from_orders,
@@ -16,6 +15,7 @@ from ml.forecasting import (
     forecast_under_price_change,
     pooled_price_elasticities,
 )
+from tests.unit.ml.forecast_helpers import chosen, poisson_truth
 
 LIFT, ELASTICITY = 0.4, -1.5
 FAST = ForecastConfig(horizons=(7, 28), models=("seasonal_naive", "ets"), cv_folds=3)
@@ -49,16 +49,7 @@ def promoted_daily_demand(
                 }
             )
         )
-        truth.append(
-            pd.DataFrame(
-                {
-                    "series_id": series_id,
-                    "date": dates,
-                    "expected": expected,
-                    "noise_sd": np.sqrt(expected),
-                }
-            )
-        )
+        truth.append(poisson_truth(series_id, dates, expected))
     return pd.concat(series, ignore_index=True), pd.concat(truth, ignore_index=True)
 
 
@@ -71,11 +62,6 @@ def promoted() -> tuple[pd.DataFrame, pd.DataFrame]:
 def with_covariates(promoted):
     series, truth = promoted
     return forecast_series(series, FAST, truth)
-
-
-def _chosen(result, horizon: int) -> pd.Series:
-    summary = result.summary()
-    return summary[(summary["model"] == SELECTED) & (summary["horizon"] == horizon)].iloc[0]
 
 
 def test_poisson_regression_recovers_the_promo_lift_and_price_elasticity(promoted):
@@ -97,14 +83,14 @@ def test_known_promotions_bring_the_error_close_to_the_noise_floor(promoted, wit
     univariate = forecast_series(
         series.drop(columns=["promo", "unit_price"]), FAST.model_copy(), truth
     )
-    adjusted = _chosen(with_covariates, 7)["noise_floor_ratio"]
+    adjusted = chosen(with_covariates, 7)["noise_floor_ratio"]
     assert adjusted < 1.2
-    assert adjusted < 0.85 * _chosen(univariate, 7)["noise_floor_ratio"]
+    assert adjusted < 0.85 * chosen(univariate, 7)["noise_floor_ratio"]
 
 
 def test_intervals_still_cover_with_covariates(with_covariates):
     for horizon in FAST.scored_horizons:
-        assert 0.85 <= _chosen(with_covariates, horizon)["coverage95"] <= 1.0
+        assert 0.85 <= chosen(with_covariates, horizon)["coverage95"] <= 1.0
 
 
 def test_a_price_rise_scales_the_forecast_by_the_price_factor_to_the_elasticity(with_covariates):
