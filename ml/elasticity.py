@@ -9,8 +9,8 @@
   written into every price feature the way the feature mart would show it ``k`` month-ends
   after the rise: ``monthly_price`` and ``price_change_pct`` stay raised, the 90-day features
   (``price_change_pct_90d``, ``price_changes_90d``, the charges of the last 90 days) see the
-  change for the first three month-ends only (the mart has no months-since-change feature, so
-  the model cannot see the shock fade any finer). The revenue engine applies one factor over
+  change for the first three month-ends only, and ``days_since_price_change`` ages a month
+  per month-end. The revenue engine applies one factor over
   the whole horizon, so the elasticity is the average of the horizon's months.
 - **Acquisition and marketing** (:func:`paid_conversion_spend_elasticity`,
   :func:`paid_share_of_signups`): on the media-mix model's response curves (adstock decay,
@@ -22,14 +22,20 @@
 - **Acquisition and price** (:func:`acquisition_price_elasticity`): only identifiable when the
   price new customers were offered varied. When it never did, nothing can be measured and the
   result says so (elasticity 0, ``identified`` False).
+- **Product demand and price** (:func:`product_demand_price_elasticity`): the demand
+  forecaster forecasts every product-region series under its planned prices and under prices
+  raised by a finite step; the elasticity is that of total orders,
+  ``log(sum with the rise / sum without) / log(1 + rise)``. Series whose chosen model does not
+  use prices (seasonal naive) cannot respond and are left out of both sums.
 
 Everything here takes frames and plain callables, so it runs without MLflow or Dagster.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -268,3 +274,72 @@ def acquisition_price_elasticity(
             "controlling for paid conversions"
         ),
     )
+
+
+# --------------------------------------------------------------------------------------
+# Product demand and price
+# --------------------------------------------------------------------------------------
+DEFAULT_PRODUCT_PRICE_RISE = 0.05
+DEFAULT_DEMAND_HORIZON_DAYS = 28
+
+
+@dataclass(frozen=True)
+class ProductDemandElasticity:
+    """d log(total product orders) / d log(product prices), measured on a demand forecaster."""
+
+    elasticity: float
+    rise: float
+    price_aware_series: int  # series whose chosen model responds to prices
+    series: int
+
+
+def product_demand_price_elasticity(
+    forecasters: Mapping[str, Any],
+    horizon: int = DEFAULT_DEMAND_HORIZON_DAYS,
+    rise: float = DEFAULT_PRODUCT_PRICE_RISE,
+) -> ProductDemandElasticity:
+    """Total orders' response to raising every planned product price by ``rise``.
+
+    ``forecasters`` are the fitted forecasters by series id, e.g. the registered demand
+    champion's (``ml.forecasting.forecast_under_price_change`` explains both). Raises
+    ValueError when no series' model uses prices: then nothing can be measured.
+    """
+    # Imported here: sktime is heavy and only this measurement needs it.
+    from ml.forecasting import forecast_under_price_change
+
+    if rise <= -1 or rise == 0:
+        raise ValueError(f"the price step must be non-zero and above -100 %, got {rise:+.0%}")
+    with_rise = without_rise = 0.0
+    price_aware = 0
+    for series_id in sorted(forecasters):
+        try:
+            path = forecast_under_price_change(forecasters, series_id, 1 + rise, horizon)
+        except ValueError:  # the chosen model has no price input (seasonal naive)
+            continue
+        with_rise += float(path["mean"].sum())
+        without_rise += float(path["baseline_mean"].sum())
+        price_aware += 1
+    if price_aware == 0 or without_rise <= 0:
+        raise ValueError(
+            f"none of the {len(forecasters)} demand series is forecast with prices: the demand "
+            "forecaster cannot measure a price elasticity (train it on the demand_series mart, "
+            "which has unit_price and is_promo)"
+        )
+    return ProductDemandElasticity(
+        elasticity=float(np.log(with_rise / without_rise) / np.log1p(rise)),
+        rise=rise,
+        price_aware_series=price_aware,
+        series=len(forecasters),
+    )
+
+
+def product_demand_price_elasticity_from_truth(
+    price_elasticity_by_product: Mapping[str, float],
+    orders_by_product: Mapping[str, float],
+    rise: float = DEFAULT_PRODUCT_PRICE_RISE,
+) -> float:
+    """The same aggregate elasticity from known per-product elasticities (a world's truth)."""
+    weights = {p: orders_by_product[p] for p in price_elasticity_by_product}
+    total = sum(weights.values())
+    response = sum(w * (1 + rise) ** price_elasticity_by_product[p] for p, w in weights.items())
+    return float(np.log(response / total) / np.log1p(rise))

@@ -66,6 +66,12 @@ class Scenario(BaseModel):
     demand_change_pct: float = Field(
         default=0.0, gt=-100, description="Exogenous change of product demand, in percent."
     )
+    product_price_change_pct: float = Field(
+        default=0.0,
+        gt=-100,
+        description="Change of every product price, in percent; product demand responds with "
+        "the elasticity measured on the demand forecaster champion.",
+    )
     extra_first_line_agents: int = Field(
         default=0, description="Support agents added to (or, if negative, removed from) first line."
     )
@@ -110,6 +116,9 @@ class Scenario(BaseModel):
                 self.marketing_budget_change_pct, other.marketing_budget_change_pct
             ),
             demand_change_pct=compound(self.demand_change_pct, other.demand_change_pct),
+            product_price_change_pct=compound(
+                self.product_price_change_pct, other.product_price_change_pct
+            ),
             extra_first_line_agents=self.extra_first_line_agents + other.extra_first_line_agents,
             extra_second_line_agents=self.extra_second_line_agents + other.extra_second_line_agents,
             supplier_disruptions=list(disruptions.values()),
@@ -177,6 +186,13 @@ class LearnedEffects(BaseModel):
         description=(
             "d log(new customers) / d log(marketing budget), from the marketing-ROI champion's "
             "response curves times the paid share of signups."
+        ),
+    )
+    product_demand_price_elasticity: float = Field(
+        default=0.0,
+        description=(
+            "d log(product orders) / d log(product prices), from the demand forecaster "
+            "champion's response to a price step (0 only where no scenario changes prices)."
         ),
     )
 

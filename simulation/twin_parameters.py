@@ -19,7 +19,9 @@ Each engine gets its inputs from what the business recorded, not from hand-set n
   of signups in ``raw.marketing_spend`` and ``raw.customers`` (see ``ml/elasticity.py``). The
   world's truth-based values are reported beside them when ``truth.*`` is loaded, never used
   instead. The effect of price on signups is only measured when the offered price varied;
-  in the synthetic world it never does, so it is 0 and reported as not identified.
+  in the synthetic world it never does, so it is 0 and reported as not identified. The
+  effect of product prices on product demand comes from the demand forecaster champion,
+  which forecasts with prices and promotions as known inputs.
 
 Some quantities are not observable in those tables. Until the models that will measure them
 exist, they are read from the synthetic world's ground truth (``truth.*``) **behind the same
@@ -40,7 +42,9 @@ Pure functions take frames; :func:`read_twin_parameters` does the reading from D
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -54,10 +58,13 @@ from ml.elasticity import (
     AcquisitionPriceElasticity,
     ChurnPriceElasticity,
     ChurnScorer,
+    ProductDemandElasticity,
     acquisition_price_elasticity,
     churn_price_elasticity,
     paid_conversion_spend_elasticity,
     paid_share_of_signups,
+    product_demand_price_elasticity,
+    product_demand_price_elasticity_from_truth,
 )
 from simulation.engines.process import StageDuration, StageShift, Workflow, WorkflowStage
 from simulation.engines.queueing import ServiceCentreConfig
@@ -401,6 +408,8 @@ class EffectChampions:
     churn_version: str
     marketing_responses: pd.DataFrame
     marketing_version: str
+    demand_forecasters: Mapping[str, Any]  # the demand champion's fitted forecasters by series
+    demand_version: str
 
 
 @dataclass(frozen=True)
@@ -413,8 +422,10 @@ class MeasuredEffects:
     paid_conversion_elasticity: float
     paid_share_of_signups: float
     acquisition_price: AcquisitionPriceElasticity
+    product_demand: ProductDemandElasticity
     churn_version: str
     marketing_version: str
+    demand_version: str
 
     @property
     def source(self) -> str:
@@ -424,6 +435,9 @@ class MeasuredEffects:
             f"v{self.marketing_version} (response curves at the last "
             f"{DEFAULT_SPEND_WINDOW_DAYS} days' spend); acquisition price: "
             + ("measured" if self.acquisition_price.identified else "not identified, 0")
+            + f"; product demand: demand_forecaster v{self.demand_version} (prices "
+            f"+{self.product_demand.rise:.0%}, {self.product_demand.price_aware_series} of "
+            f"{self.product_demand.series} series price-aware)"
         )
 
     def summary(self) -> dict[str, float | str | None]:
@@ -443,8 +457,13 @@ class MeasuredEffects:
             "paid_share_of_signups": self.paid_share_of_signups,
             "acquisition_price_elasticity": self.effects.acquisition_price_elasticity,
             "acquisition_price_elasticity_source": self.acquisition_price.explanation,
+            "product_demand_price_elasticity": self.effects.product_demand_price_elasticity,
+            "product_demand_price_elasticity_truth": (
+                truth.product_demand_price_elasticity if truth else None
+            ),
             "churn_model_version": self.churn_version,
             "marketing_model_version": self.marketing_version,
+            "demand_model_version": self.demand_version,
         }
 
 
@@ -473,8 +492,12 @@ def effects_from_truth(
         return None
     # Imported here: the world generator is only needed for its ground-truth laws.
     from simulation.world.customers import CHURN_PRICE_SENSITIVITY
+    from simulation.world.demand import PRICE_ELASTICITY, PRODUCT_IDS
     from simulation.world.marketing import PAID_SHARE_OF_ACQUISITION
 
+    orders = con.execute(
+        "select product_id, sum(orders) from raw.demand_orders group by product_id"
+    ).fetchall()
     mean_churn = con.execute(
         """select avg(churn_probability) from truth.customer_churn
         where month_start = (select max(month_start) from truth.customer_churn)"""
@@ -488,6 +511,10 @@ def effects_from_truth(
         acquisition_price_elasticity=0.0,
         acquisition_marketing_elasticity=PAID_SHARE_OF_ACQUISITION
         * paid_conversion_spend_elasticity(true_curves, marketing_spend),
+        product_demand_price_elasticity=product_demand_price_elasticity_from_truth(
+            dict(zip(PRODUCT_IDS, PRICE_ELASTICITY.tolist(), strict=True)),
+            {str(product): float(total) for product, total in orders},
+        ),
     )
 
 
@@ -502,7 +529,9 @@ def learned_effects(
       (:func:`ml.elasticity.paid_conversion_spend_elasticity`) times the paid share of new
       customers measured in ``raw.marketing_spend`` and ``raw.customers``;
     - price on acquisition: measured from signups when the offered price ever varied, else 0
-      and flagged as not identified (:func:`ml.elasticity.acquisition_price_elasticity`).
+      and flagged as not identified (:func:`ml.elasticity.acquisition_price_elasticity`);
+    - product prices on product demand: the demand champion's total orders with every planned
+      price 5 % higher (:func:`ml.elasticity.product_demand_price_elasticity`).
 
     When the world's ground truth is loaded, the values its laws imply come along for
     comparison; they are never used in place of the measurement.
@@ -524,10 +553,12 @@ def learned_effects(
     )
     paid_share = paid_share_of_signups(marketing_spend, customers, DEFAULT_SPEND_WINDOW_DAYS)
     acquisition_price = acquisition_price_elasticity(customers, marketing_spend)
+    product_demand = product_demand_price_elasticity(champions.demand_forecasters)
     effects = LearnedEffects(
         churn_price_elasticity=churn.elasticity,
         acquisition_price_elasticity=acquisition_price.elasticity,
         acquisition_marketing_elasticity=paid_share * paid_elasticity,
+        product_demand_price_elasticity=product_demand.elasticity,
     )
     for name, value in effects.model_dump().items():
         if not math.isfinite(value):
@@ -542,8 +573,10 @@ def learned_effects(
         paid_conversion_elasticity=paid_elasticity,
         paid_share_of_signups=paid_share,
         acquisition_price=acquisition_price,
+        product_demand=product_demand,
         churn_version=champions.churn_version,
         marketing_version=champions.marketing_version,
+        demand_version=champions.demand_version,
     )
 
 
@@ -587,8 +620,9 @@ def read_twin_parameters(
 ) -> TwinParameters:
     """Estimate every engine's parameters from the warehouse (see the module docstring).
 
-    Without ``champions`` the price and marketing effects are not measured: the queue and
-    supply-chain engines do not need them, the revenue and onboarding engines do.
+    Without ``champions`` the price and marketing effects are not measured: the queue engine
+    does not need them; the revenue and onboarding engines do, and the supply-chain engine
+    does when a scenario changes product prices.
     """
     tickets = _table(con, "raw", "support_tickets")
     employees = _table(con, "raw", "employees")

@@ -381,6 +381,25 @@ TWIN_ENGINES: tuple[str, ...] = (
 """Every engine of the twin; revenue and onboarding apply the learned effects."""
 
 
+def product_demand_factor(scenario: Scenario, effects: LearnedEffects | None) -> float:
+    """How much product demand changes: the exogenous change times the response to prices.
+
+    The price response uses the elasticity measured on the demand champion, so a scenario
+    that changes product prices needs the effects (parameters read with the champions).
+    """
+    factor = 1 + scenario.demand_change_pct / 100
+    if scenario.product_price_change_pct:
+        if effects is None:
+            raise LookupError(
+                f"scenario {scenario.name!r} changes product prices, but the demand champion's "
+                "price elasticity was not measured: read the twin parameters with the champions"
+            )
+        factor *= (
+            1 + scenario.product_price_change_pct / 100
+        ) ** effects.product_demand_price_elasticity
+    return factor
+
+
 def engines_for_scenario(
     scenario: Scenario,
     parameters: TwinParameters,
@@ -432,7 +451,10 @@ def engines_for_scenario(
             SupplyChainTwin(
                 tuple(apply_to_supplier_nodes(scenario, parameters.supplier_nodes)),
                 tuple(parameters.products),
-                1 + scenario.demand_change_pct / 100,
+                product_demand_factor(
+                    scenario,
+                    parameters.measured_effects.effects if parameters.measured_effects else None,
+                ),
                 settings.supply_horizon_days,
                 settings.supply_network_draws,
             )

@@ -17,12 +17,14 @@ import pytest
 
 from bench.features import build_warehouse, run_dbt
 from ml.churn import ChurnTrainingConfig, predict_churn, train_churn_model
+from ml.forecasting import ForecastConfig, demand_series_from_orders, forecast_series
 from ml.marketing_roi import MediaMixConfig, fit_media_mix
 from simulation.twin_parameters import EffectChampions, learned_effects
 from simulation.world import WorldConfig, generate_world
 
 CHURN_RELATIVE_TOLERANCE = 0.35
 MARKETING_RELATIVE_TOLERANCE = 0.25
+DEMAND_RELATIVE_TOLERANCE = 0.35
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +42,15 @@ def measured(tmp_path_factory):
     churn = train_churn_model(features, ChurnTrainingConfig()).model
     spend = con.execute("select date, channel, spend, conversions from raw.marketing_spend").df()
     curves = fit_media_mix(spend, MediaMixConfig()).channels
+    orders = demand_series_from_orders(world.tables["demand_orders"])
+    demand = forecast_series(orders, ForecastConfig(models=("seasonal_naive", "ets"), n_jobs=2))
     champions = EffectChampions(
         churn_scorer=lambda rows: predict_churn(churn, rows),
         churn_version="test",
         marketing_responses=curves,
         marketing_version="test",
+        demand_forecasters=demand.fitted_models,
+        demand_version="test",
     )
     result = learned_effects(con, champions, horizon_months=12)
     con.close()
@@ -68,3 +74,12 @@ def test_the_marketing_champions_elasticity_is_near_the_worlds(measured) -> None
         truth, rel=MARKETING_RELATIVE_TOLERANCE
     )
     assert measured.paid_share_of_signups == pytest.approx(0.7, abs=0.05)
+
+
+@pytest.mark.slow
+def test_the_demand_champions_price_elasticity_is_near_the_worlds(measured) -> None:
+    truth = measured.truth.product_demand_price_elasticity
+    assert measured.effects.product_demand_price_elasticity == pytest.approx(
+        truth, rel=DEMAND_RELATIVE_TOLERANCE
+    )
+    assert measured.product_demand.price_aware_series >= 0.9 * measured.product_demand.series

@@ -16,9 +16,10 @@ import pytest
 from ingestion.load import load_tables
 from ingestion.warehouse import connect, replace_table
 from ml.churn import ChurnTrainingConfig, train_churn_model
+from ml.forecasting import ForecastConfig, demand_series_from_orders, forecast_series
 from ml.marketing_roi import MediaMixConfig, fit_media_mix
 from ml.tracking import MlflowSettings, log_churn_training
-from ml.tracking_forecast import log_marketing_roi
+from ml.tracking_forecast import log_forecast_training, log_marketing_roi
 from orchestration.defs.simulation.champion_effects import load_effect_champions
 from orchestration.defs.simulation.comparison import scenario_comparison
 from orchestration.defs.simulation.partitions import scenario_file_fingerprints, scenario_files
@@ -77,6 +78,11 @@ def twin_home(tmp_path_factory, state_home, ray_local):
     log_churn_training(settings, train_churn_model(features, config), config, tags={})
     spend = world.tables["marketing_spend"][["date", "channel", "spend", "conversions"]]
     log_marketing_roi(settings, fit_media_mix(spend, MediaMixConfig()), tags={})
+    demand = forecast_series(
+        demand_series_from_orders(world.tables["demand_orders"]),
+        ForecastConfig(horizons=(7, 28), models=("seasonal_naive", "ets"), cv_folds=1),
+    )
+    log_forecast_training(settings, demand, "demand", tags={})
     return home
 
 
@@ -120,6 +126,15 @@ def runs(resources):
                     }
                 }
             },
+        )
+        # After the comparison (which compares every scenario partition): product prices.
+        instance.add_dynamic_partitions("scenario", ["product_price_up_5pct"])
+        by_partition["product_price_up_5pct"] = dg.materialize(
+            [scenario_definition, scenario_supply_chain],
+            partition_key="product_price_up_5pct",
+            resources=resources,
+            instance=instance,
+            run_config={"ops": {"scenario_supply_chain": QUICK["scenario_supply_chain"]}},
         )
         yield instance, by_partition
 
@@ -280,3 +295,16 @@ def test_sensor_registers_every_scenario_file_and_the_baseline():
     added = set(result.dynamic_partitions_requests[0].partition_keys)
     assert added == {"baseline", *scenario_file_fingerprints()}
     assert {r.partition_key for r in result.run_requests} == added
+
+
+def test_product_prices_move_supply_chain_demand_by_the_demand_champions_elasticity(runs):
+    _, by_partition = runs
+    metadata = (
+        by_partition["product_price_up_5pct"]
+        .asset_materializations_for_node("scenario_supply_chain")[0]
+        .metadata
+    )
+    elasticity = metadata["effects/product_demand_price_elasticity"].value
+    assert elasticity < 0  # dearer products sell less
+    assert metadata["demand_factor"].value == pytest.approx(1.05**elasticity)
+    assert metadata["effects/demand_model_version"].value == "1"

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
+from ml.forecasting import ForecastConfig, forecast_series
 from simulation.twin_parameters import EffectChampions, learned_effects
 from simulation.world import WorldConfig, generate_world
 from simulation.world.marketing import PAID_SHARE_OF_ACQUISITION
+from tests.unit.ml.forecast_helpers import ELASTICITY, promoted_daily_demand
 
 
 @pytest.fixture(scope="module")
 def world():
     return generate_world(WorldConfig.tiny())
+
+
+@pytest.fixture(scope="module")
+def demand_forecasters():
+    """Forecasters fitted on demand whose true price elasticity is ELASTICITY (-1.5)."""
+    series, _ = promoted_daily_demand()
+    config = ForecastConfig(horizons=(7, 28), models=("seasonal_naive", "ets"), cv_folds=2)
+    return forecast_series(series, config).fitted_models
 
 
 def churn_feature_rows(n: int = 300) -> pd.DataFrame:
@@ -38,7 +50,7 @@ def warehouse(world, *, features: pd.DataFrame | None, truth: bool) -> duckdb.Du
     con = duckdb.connect()
     for schema in ("raw", "features", "truth"):
         con.execute(f"create schema {schema}")
-    for name in ("customers", "marketing_spend"):
+    for name in ("customers", "marketing_spend", "demand_orders"):
         frame = world.tables[name]
         con.execute(f"create table raw.{name} as select * from frame")
     if features is not None:
@@ -50,8 +62,21 @@ def warehouse(world, *, features: pd.DataFrame | None, truth: bool) -> duckdb.Du
     return con
 
 
-def champions(world, persistent_elasticity: float = 1.0) -> EffectChampions:
-    """A churn 'model' with a known elasticity and the world's true response curves."""
+@pytest.fixture
+def champions(world, demand_forecasters):
+    """Champions with known effects: see make_champions."""
+
+    def make(persistent_elasticity: float = 1.0) -> EffectChampions:
+        return make_champions(world, demand_forecasters, persistent_elasticity)
+
+    return make
+
+
+def make_champions(
+    world, demand_forecasters, persistent_elasticity: float = 1.0
+) -> EffectChampions:
+    """A churn 'model' with a known elasticity, the world's true response curves and demand
+    forecasters fitted on demand with a known price elasticity."""
 
     def score(rows: pd.DataFrame) -> np.ndarray:
         return rows["base_churn"].to_numpy() * (1 + rows["price_change_pct"]) ** (
@@ -63,20 +88,24 @@ def champions(world, persistent_elasticity: float = 1.0) -> EffectChampions:
         churn_version="7",
         marketing_responses=world.truth["marketing_channels"],
         marketing_version="3",
+        demand_forecasters=demand_forecasters,
+        demand_version="5",
     )
 
 
-def test_the_churn_elasticity_is_the_champions_not_the_worlds(world) -> None:
+def test_the_churn_elasticity_is_the_champions_not_the_worlds(world, champions) -> None:
     con = warehouse(world, features=churn_feature_rows(), truth=True)
-    measured = learned_effects(con, champions(world, persistent_elasticity=0.4))
+    measured = learned_effects(con, champions(persistent_elasticity=0.4))
     assert measured.effects.churn_price_elasticity == pytest.approx(0.4, rel=1e-6)
     assert measured.truth is not None
     assert measured.truth.churn_price_elasticity > 1.0  # the world's law: 4 (1 - p) x fade
 
 
-def test_the_marketing_elasticity_uses_the_paid_share_measured_in_the_data(world) -> None:
+def test_the_marketing_elasticity_uses_the_paid_share_measured_in_the_data(
+    world, champions
+) -> None:
     con = warehouse(world, features=churn_feature_rows(), truth=True)
-    measured = learned_effects(con, champions(world))
+    measured = learned_effects(con, champions())
     # Champion curves = the true ones, so only the paid share can differ from the truth.
     assert 0.55 < measured.paid_share_of_signups < 0.85
     assert measured.effects.acquisition_marketing_elasticity == pytest.approx(
@@ -87,43 +116,71 @@ def test_the_marketing_elasticity_uses_the_paid_share_measured_in_the_data(world
     assert 0.1 < measured.effects.acquisition_marketing_elasticity < 0.7
 
 
-def test_the_offered_price_never_varied_so_acquisition_price_is_zero_and_flagged(world) -> None:
+def test_the_offered_price_never_varied_so_acquisition_price_is_zero_and_flagged(
+    world, champions
+) -> None:
     measured = learned_effects(
-        warehouse(world, features=churn_feature_rows(), truth=True), champions(world)
+        warehouse(world, features=churn_feature_rows(), truth=True), champions()
     )
     assert measured.effects.acquisition_price_elasticity == 0.0
     assert not measured.acquisition_price.identified
     assert "not identified" in measured.source
 
 
-def test_versions_and_truth_are_reported_beside_the_measured_values(world) -> None:
+def test_versions_and_truth_are_reported_beside_the_measured_values(world, champions) -> None:
     summary = learned_effects(
-        warehouse(world, features=churn_feature_rows(), truth=True), champions(world)
+        warehouse(world, features=churn_feature_rows(), truth=True), champions()
     ).summary()
     assert summary["churn_model_version"] == "7"
     assert summary["marketing_model_version"] == "3"
     assert summary["churn_price_elasticity_truth"] is not None
 
 
-def test_without_ground_truth_the_effects_are_still_measured(world) -> None:
+def test_without_ground_truth_the_effects_are_still_measured(world, champions) -> None:
     measured = learned_effects(
-        warehouse(world, features=churn_feature_rows(), truth=False), champions(world, 0.5)
+        warehouse(world, features=churn_feature_rows(), truth=False), champions(0.5)
     )
     assert measured.truth is None
     assert measured.effects.churn_price_elasticity == pytest.approx(0.5, rel=1e-6)
 
 
-def test_without_the_feature_mart_it_fails_saying_what_to_materialize(world) -> None:
+def test_without_the_feature_mart_it_fails_saying_what_to_materialize(world, champions) -> None:
     with pytest.raises(LookupError, match="materialize"):
-        learned_effects(warehouse(world, features=None, truth=True), champions(world))
+        learned_effects(warehouse(world, features=None, truth=True), champions())
 
 
-def test_a_champion_that_predicts_no_churn_fails_loudly(world) -> None:
+def test_a_champion_that_predicts_no_churn_fails_loudly(world, champions) -> None:
     broken = EffectChampions(
         churn_scorer=lambda rows: np.zeros(len(rows)),
         churn_version="1",
         marketing_responses=world.truth["marketing_channels"],
         marketing_version="1",
+        demand_forecasters=champions().demand_forecasters,
+        demand_version="1",
     )
     with pytest.raises(ValueError, match="mean churn"):
         learned_effects(warehouse(world, features=churn_feature_rows(), truth=True), broken)
+
+
+def test_the_product_demand_elasticity_is_the_demand_champions(world, champions) -> None:
+    measured = learned_effects(
+        warehouse(world, features=churn_feature_rows(), truth=True), champions()
+    )
+    # The forecasters' demand has elasticity -1.5 (pooled over two series, finite data).
+    assert measured.effects.product_demand_price_elasticity == pytest.approx(ELASTICITY, abs=0.5)
+    assert measured.product_demand.price_aware_series >= 1
+    # The world's products have elasticities -0.6 to -2.0: their demand-weighted response.
+    assert -2.0 < measured.truth.product_demand_price_elasticity < -0.6
+    summary = measured.summary()
+    assert summary["demand_model_version"] == "5"
+    assert summary["product_demand_price_elasticity_truth"] is not None
+
+
+def test_a_demand_champion_without_prices_cannot_measure_and_says_so(world, champions) -> None:
+    seasonal_naive_only = forecast_series(
+        promoted_daily_demand()[0].drop(columns=["promo", "unit_price"]),
+        ForecastConfig(horizons=(7, 28), models=("seasonal_naive",), cv_folds=1),
+    ).fitted_models
+    blind = dataclasses.replace(champions(), demand_forecasters=seasonal_naive_only)
+    with pytest.raises(ValueError, match="forecast with prices"):
+        learned_effects(warehouse(world, features=churn_feature_rows(), truth=True), blind)

@@ -1,9 +1,11 @@
 """The champion models the twin's price and marketing effects are measured on.
 
-Both are loaded by alias with their artifact hash checked against the one recorded at
+Each is loaded by alias with its artifact hash checked against the one recorded at
 registration, through `ml.promotion.load_verified_model`: the churn champion
-(`churn_lgbm@champion`, scikit-learn flavour) and the marketing-ROI champion
-(`marketing_mmm@champion`, a pyfunc holding the fitted response curves).
+(`churn_lgbm@champion`, scikit-learn flavour), the marketing-ROI champion
+(`marketing_mmm@champion`, a pyfunc holding the fitted response curves) and the demand
+forecaster champion (`demand_forecaster@champion`, a pyfunc holding one fitted forecaster per
+product-region series).
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import pandas as pd
 from ml.churn import predict_churn
 from ml.promotion import load_verified_model
 from ml.tracking import CHAMPION, CHURN_MODEL_NAME, MlflowSettings, alias_version
+from ml.tracking_forecast import MODEL_NAMES
 from orchestration.resources import MlflowResource
 from simulation.twin_parameters import EffectChampions, TwinParameters
 
-MARKETING_MODEL_NAME = "marketing_mmm"  # ml.tracking_forecast.MODEL_NAMES["marketing_roi"]
-EFFECT_CHAMPION_ASSETS = ["churn_model", "marketing_roi"]
+MARKETING_MODEL_NAME = MODEL_NAMES["marketing_roi"]
+DEMAND_MODEL_NAME = MODEL_NAMES["demand"]
+EFFECT_CHAMPION_ASSETS = ["churn_model", "marketing_roi", "demand_forecaster"]
 
 
 def load_verified_response_curves(
@@ -42,7 +46,7 @@ def load_verified_response_curves(
 
 
 def load_effect_champions(mlflow_resource: MlflowResource) -> EffectChampions:
-    """The churn and marketing-ROI champions, ready for `simulation.twin_parameters`."""
+    """The churn, marketing-ROI and demand champions, ready for `simulation.twin_parameters`."""
     settings = mlflow_resource.settings
     try:
         churn, churn_version = load_verified_model(settings, CHURN_MODEL_NAME, CHAMPION)
@@ -52,11 +56,22 @@ def load_effect_champions(mlflow_resource: MlflowResource) -> EffectChampions:
             "elasticity is measured on the churn champion"
         ) from error
     curves, marketing_version = load_verified_response_curves(settings)
+    try:
+        bundle, demand_version = load_verified_model(
+            settings, DEMAND_MODEL_NAME, CHAMPION, loader=mlflow.pyfunc.load_model
+        )
+    except LookupError as error:
+        raise LookupError(
+            f"{error}: materialize the demand_forecaster asset first; the twin's product demand "
+            "price elasticity is measured on the demand champion"
+        ) from error
     return EffectChampions(
         churn_scorer=lambda rows: predict_churn(churn, rows),
         churn_version=str(churn_version),
         marketing_responses=curves,
         marketing_version=marketing_version,
+        demand_forecasters=bundle.unwrap_python_model().forecasters,
+        demand_version=str(demand_version),
     )
 
 

@@ -344,6 +344,7 @@ def scenario_onboarding_process(
         raw("purchase_orders"),
         raw("demand_orders"),
         raw("inventory_levels"),
+        *EFFECT_INPUTS,
     ],
     kinds={"ray", "duckdb"},
     **SCENARIO_ASSET,
@@ -352,6 +353,7 @@ def scenario_supply_chain(
     context: dg.AssetExecutionContext,
     config: ScenarioReplicationConfig,
     warehouse: WarehouseResource,
+    mlflow: MlflowResource,
     ray: RayResource,
 ) -> dg.MaterializeResult:
     """Fill rate, stockout days and inventory cost, and each supplier's shortfall risk.
@@ -359,7 +361,9 @@ def scenario_supply_chain(
     Long-format KPIs (overall, per product, per supplier) with confidence intervals in
     results.scenario_supply_chain.
     """
-    name, _, supply = _twin(context, warehouse, "supply_chain")
+    # With the champions: product demand answers price changes with the demand champion's
+    # elasticity.
+    name, parameters, supply = _twin(context, warehouse, "supply_chain", mlflow)
     replications = _replicate(context, supply, config, ray, warehouse)
     summary = summarise_replications(replications, supply.kpi_names).assign(seed=config.seed)
     with warehouse.connect() as con:
@@ -377,6 +381,8 @@ def scenario_supply_chain(
             "dagster/row_count": len(summary),
             "fill_rate": _ci(summary, "fill_rate"),
             "stockout_days": _ci(summary, "stockout_days"),
+            "demand_factor": supply.demand_factor,
+            **effects_metadata(parameters),
             "riskiest_supplier": riskiest,
             "supplier_risk_chart": dg.MetadataValue.path(str(chart)),
             "preview": dg.MetadataValue.md(table_preview(overall, rows=len(overall))),

@@ -27,6 +27,7 @@ from simulation.scenarios import (
     replications_for_half_width,
     save_scenario,
 )
+from simulation.twin_scenarios import product_demand_factor
 
 
 def test_shipped_examples_load_and_the_compound_one_is_the_sum_of_its_parts() -> None:
@@ -208,3 +209,26 @@ def test_replication_r_uses_the_rth_spawned_stream() -> None:
     assert np.array_equal(
         np.random.default_rng(spawned).random(4), np.random.default_rng(direct).random(4)
     )
+
+
+def test_product_prices_move_product_demand_by_the_demand_champions_elasticity() -> None:
+    effects = LearnedEffects(
+        churn_price_elasticity=1.0,
+        acquisition_price_elasticity=0.0,
+        product_demand_price_elasticity=-1.4,
+    )
+    scenario = Scenario(name="dearer", product_price_change_pct=10, demand_change_pct=5)
+    assert product_demand_factor(scenario, effects) == pytest.approx(1.05 * 1.1**-1.4)
+    assert product_demand_factor(Scenario(name="same"), None) == 1.0
+
+
+def test_a_product_price_change_without_measured_effects_fails_loudly() -> None:
+    with pytest.raises(LookupError, match="demand champion"):
+        product_demand_factor(Scenario(name="dearer", product_price_change_pct=10), None)
+
+
+def test_composition_compounds_product_price_changes() -> None:
+    both = Scenario(name="a", product_price_change_pct=10) + Scenario(
+        name="b", product_price_change_pct=10
+    )
+    assert both.product_price_change_pct == pytest.approx(21)
