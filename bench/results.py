@@ -19,7 +19,11 @@ RESULTS_PATH = Path(__file__).resolve().parent / "results.json"
 def record(figures: dict[str, float], path: Path = RESULTS_PATH) -> dict[str, float]:
     """Merge ``figures`` into the results file and return the merged object."""
     for name, value in figures.items():
-        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+        ):
             raise ValueError(f"benchmark figure {name!r} must be a finite number, got {value!r}")
         if "." not in name:
             raise ValueError(f"benchmark figure {name!r} must be a dotted name ending in its unit")

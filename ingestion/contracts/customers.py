@@ -10,8 +10,15 @@ CUSTOMERS = TableContract(
     columns=(
         Column("customer_id", "BIGINT", "Customer key.", min_value=1),
         Column("signup_date", "DATE", "Day the subscription started."),
-        Column("segment", "VARCHAR", "Customer segment.", accepted_values=("basic", "standard", "premium")),
-        Column("region", "VARCHAR", "Sales region.", accepted_values=("north", "south", "east", "west")),
+        Column(
+            "segment",
+            "VARCHAR",
+            "Customer segment.",
+            accepted_values=("basic", "standard", "premium"),
+        ),
+        Column(
+            "region", "VARCHAR", "Sales region.", accepted_values=("north", "south", "east", "west")
+        ),
         Column(
             "acquisition_channel",
             "VARCHAR",
@@ -19,7 +26,13 @@ CUSTOMERS = TableContract(
             accepted_values=("search", "social", "display", "email", "affiliate", "organic"),
         ),
         Column("plan", "VARCHAR", "Billing plan.", accepted_values=("monthly", "annual")),
-        Column("monthly_price", "DOUBLE", "Monthly-equivalent price at signup.", min_value=0, max_value=10_000),
+        Column(
+            "monthly_price",
+            "DOUBLE",
+            "Monthly-equivalent price at signup.",
+            min_value=0,
+            max_value=10_000,
+        ),
     ),
 )
 
@@ -41,8 +54,20 @@ SUBSCRIPTION_EVENTS = TableContract(
             "What happened.",
             accepted_values=("signup", "charge", "price_change", "cancel"),
         ),
-        Column("amount", "DOUBLE", "Amount charged (0 for non-billing events).", min_value=0, max_value=200_000),
-        Column("monthly_price", "DOUBLE", "Monthly-equivalent price after the event.", min_value=0, max_value=10_000),
+        Column(
+            "amount",
+            "DOUBLE",
+            "Amount charged (0 for non-billing events).",
+            min_value=0,
+            max_value=200_000,
+        ),
+        Column(
+            "monthly_price",
+            "DOUBLE",
+            "Monthly-equivalent price after the event.",
+            min_value=0,
+            max_value=10_000,
+        ),
     ),
 )
 

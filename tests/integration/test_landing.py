@@ -40,7 +40,9 @@ def drop(home, table: str, name: str, text: str | bytes):
 
 def run(table: str, name: str, warehouse: WarehouseResource):
     return ingest_landing_file_job.execute_in_process(
-        run_config={"ops": {"ingest_landing_file_op": {"config": {"table": table, "relative_path": name}}}},
+        run_config={
+            "ops": {"ingest_landing_file_op": {"config": {"table": table, "relative_path": name}}}
+        },
         resources={"warehouse": warehouse},
         raise_on_error=False,
     )
@@ -73,7 +75,8 @@ def test_good_rows_load_and_bad_rows_are_quarantined_with_file_row_and_column(ho
         home,
         "usage_events",
         "sessions.csv",
-        USAGE_HEADER + "1,1,2025-01-05,12.5\n2,999999,2025-01-05,3.0\n3,2,2025-01-06,-4\n4,3,2025-01-07,20\n",
+        USAGE_HEADER
+        + "1,1,2025-01-05,12.5\n2,999999,2025-01-05,3.0\n3,2,2025-01-06,-4\n4,3,2025-01-07,20\n",
     )
     result = run("usage_events", "sessions.csv", warehouse)
     assert result.success
@@ -94,7 +97,12 @@ def test_good_rows_load_and_bad_rows_are_quarantined_with_file_row_and_column(ho
 
 
 def test_loading_the_same_file_twice_changes_nothing(home, warehouse):
-    drop(home, "usage_events", "sessions.csv", USAGE_HEADER + "1,1,2025-01-05,12.5\n2,2,2025-01-06,3.0\n")
+    drop(
+        home,
+        "usage_events",
+        "sessions.csv",
+        USAGE_HEADER + "1,1,2025-01-05,12.5\n2,2,2025-01-06,3.0\n",
+    )
     assert run("usage_events", "sessions.csv", warehouse).success
     assert run("usage_events", "sessions.csv", warehouse).success
     with connect(home / "warehouse.duckdb", read_only=True) as con:
@@ -102,14 +110,21 @@ def test_loading_the_same_file_twice_changes_nothing(home, warehouse):
 
 
 def test_an_unreadable_file_fails_the_run_naming_the_file_and_loads_nothing(home, warehouse):
-    drop(home, "usage_events", "latin1.csv", USAGE_HEADER.encode() + "1,1,2025-01-05,caf\xe9\n".encode("latin-1"))
+    drop(
+        home,
+        "usage_events",
+        "latin1.csv",
+        USAGE_HEADER.encode() + "1,1,2025-01-05,caf\xe9\n".encode("latin-1"),
+    )
     result = run("usage_events", "latin1.csv", warehouse)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     message = str(failure.event_specific_data.error.to_string())
     assert "latin1.csv" in message and "UTF-8" in message
     with connect(home / "warehouse.duckdb", read_only=True) as con:
-        exists = con.execute("select count(*) from duckdb_tables() where table_name = 'usage_events'").fetchone()[0]
+        exists = con.execute(
+            "select count(*) from duckdb_tables() where table_name = 'usage_events'"
+        ).fetchone()[0]
     assert exists == 0
 
 

@@ -323,20 +323,36 @@ def test_a_window_of_days_loads_in_one_transaction_and_replaces_only_that_window
     usage = world.tables["usage_events"]
     parents = parent_keys_from_warehouse(con, contract)
     january = ("2025-01-01", "2025-01-31")
-    result = load_frame(con, contract, usage, source="generator", partition=january, parent_keys=parents)
+    result = load_frame(
+        con, contract, usage, source="generator", partition=january, parent_keys=parents
+    )
     in_january = usage["session_date"].between("2025-01-01", "2025-01-31")
     assert result.loaded_rows == in_january.sum()
     assert result.quarantined_rows == (~in_january).sum()  # other days: outside_partition
     assert result.partition == "2025-01-01..2025-01-31"
     # Quarantined rows are filed under their own day, outside the window.
-    filed = con.execute("select min(\"partition\") from ops.quarantine").fetchone()[0]
+    filed = con.execute('select min("partition") from ops.quarantine').fetchone()[0]
     assert filed == "2025-02-01"
 
     february = usage[usage["session_date"].between("2025-02-01", "2025-02-28")]
-    load_frame(con, contract, february, source="generator", partition=("2025-02-01", "2025-02-28"), parent_keys=parents)
-    again = load_frame(con, contract, usage[in_january], source="generator", partition=january, parent_keys=parents)
+    load_frame(
+        con,
+        contract,
+        february,
+        source="generator",
+        partition=("2025-02-01", "2025-02-28"),
+        parent_keys=parents,
+    )
+    again = load_frame(
+        con, contract, usage[in_january], source="generator", partition=january, parent_keys=parents
+    )
     assert again.replaced_rows == in_january.sum()
     loaded = con.execute("select count(*) from raw.usage_events").fetchone()[0]
     assert loaded == in_january.sum() + len(february)
     # The February window's reload removed its days from the quarantine; March onward stay.
-    assert con.execute("select count(*) from ops.quarantine where \"partition\" like '2025-02%'").fetchone()[0] == 0
+    assert (
+        con.execute(
+            "select count(*) from ops.quarantine where \"partition\" like '2025-02%'"
+        ).fetchone()[0]
+        == 0
+    )

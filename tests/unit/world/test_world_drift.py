@@ -141,10 +141,19 @@ def test_a_mid_month_price_change_bills_the_old_price_before_its_day():
     from simulation.world import DriftEvent, WorldConfig, generate_world
 
     onset = dt.date(2025, 5, 15)
-    drifted = generate_world(WorldConfig.tiny(drift=(DriftEvent(kind="price_change", start=onset, magnitude=0.2),)))
+    drifted = generate_world(
+        WorldConfig.tiny(drift=(DriftEvent(kind="price_change", start=onset, magnitude=0.2),))
+    )
     plain = generate_world(WorldConfig.tiny())
     charges = [w.tables["subscription_events"] for w in (drifted, plain)]
-    before = [c[(c["event_type"] == "charge") & (c["event_date"] < pd.Timestamp(onset))] for c in charges]
-    pd.testing.assert_frame_equal(before[0].reset_index(drop=True), before[1].reset_index(drop=True))
-    after = [c[(c["event_type"] == "charge") & (c["event_date"] >= pd.Timestamp(onset))]["amount"].mean() for c in charges]
+    before = [
+        c[(c["event_type"] == "charge") & (c["event_date"] < pd.Timestamp(onset))] for c in charges
+    ]
+    pd.testing.assert_frame_equal(
+        before[0].reset_index(drop=True), before[1].reset_index(drop=True)
+    )
+    after = [
+        c[(c["event_type"] == "charge") & (c["event_date"] >= pd.Timestamp(onset))]["amount"].mean()
+        for c in charges
+    ]
     assert after[0] > 1.1 * after[1]
