@@ -33,54 +33,13 @@ import pandas as pd
 from bench.results import machine_description, record
 from ingestion.load import load_tables
 from ingestion.warehouse import connect
+from ml.churn import CATEGORICAL_FEATURES
 from simulation.world import WorldConfig, generate_world
 
 TRANSFORMS = Path(__file__).resolve().parents[1] / "transforms"
 CHURN_LINEAGE = ("int_customer_months", "int_customer_month_usage", "customer_month_churn_features")
-# Every column of the mart but its keys: both implementations build the whole mart.
-COMPARED_COLUMNS = (
-    "segment",
-    "region",
-    "plan",
-    "acquisition_channel",
-    "tenure_months",
-    "observed_days_90d",
-    "monthly_price",
-    "price_change_pct",
-    "sessions_7d",
-    "sessions_30d",
-    "sessions_prev_30d",
-    "sessions_90d",
-    "sessions_trend_30d",
-    "minutes_30d",
-    "minutes_90d",
-    "days_since_last_session",
-    "amount_charged_90d",
-    "churned_next_month",
-    "minutes_7d",
-    "amount_charged_30d",
-    "sessions_this_month",
-    "sessions_month_lag_1",
-    "sessions_month_lag_2",
-    "minutes_month_lag_1",
-    "minutes_month_lag_2",
-    "monthly_price_90d_ago",
-    "price_change_pct_90d",
-    "price_changes_to_date",
-    "price_changes_90d",
-    "days_since_price_change",
-    "tickets_30d",
-    "tickets_90d",
-    "escalated_tickets_90d",
-    "mean_ticket_wait_minutes_30d",
-    "mean_ticket_wait_minutes_90d",
-    "mean_ticket_satisfaction_90d",
-    "latest_nps_score",
-    "previous_nps_score",
-    "nps_trend",
-    "days_since_latest_nps",
-)
-CATEGORICAL_COLUMNS = ("segment", "region", "plan", "acquisition_channel")
+# Both implementations build the whole mart; every column but these keys is compared.
+MART_KEYS = ("customer_id", "month_start", "month_end")
 
 
 def build_warehouse(folder: Path, n_customers: int) -> int:
@@ -303,11 +262,14 @@ def compare(dbt_mart: pd.DataFrame, pandas_mart: pd.DataFrame) -> None:
     """Both implementations must give the same rows and numbers (relative tolerance 1e-9)."""
     if not dbt_mart.index.equals(pandas_mart.index):
         raise AssertionError("dbt and pandas disagree on the customer-month rows")
-    for column in CATEGORICAL_COLUMNS:
-        if not (dbt_mart[column].astype(str) == pandas_mart[column].astype(str)).all():
-            raise AssertionError(f"{column}: dbt and pandas differ")
-    for column in COMPARED_COLUMNS:
-        if column in CATEGORICAL_COLUMNS:
+    columns = [column for column in dbt_mart.columns if column not in MART_KEYS]
+    missing = sorted(set(columns) - set(pandas_mart.columns))
+    if missing:
+        raise AssertionError(f"the pandas mart lacks columns {missing}")
+    for column in columns:
+        if column in CATEGORICAL_FEATURES:
+            if not (dbt_mart[column].astype(str) == pandas_mart[column].astype(str)).all():
+                raise AssertionError(f"{column}: dbt and pandas differ")
             continue
         left = pd.to_numeric(dbt_mart[column].astype("Float64"), errors="coerce").to_numpy(
             dtype=float, na_value=np.nan

@@ -13,7 +13,7 @@ from ingestion.warehouse import append_to_table, replace_table, table_exists
 CHURN_FEATURES_TABLE = "features.customer_month_churn_features"
 # The churn mart is daily-partitioned (incremental); its readers read every day of it, and
 # scenario-partitioned readers need that said explicitly.
-CHURN_FEATURES_ASSET = dg.AssetDep(
+CHURN_FEATURES_DEP = dg.AssetDep(
     dg.AssetKey(["features", "customer_month_churn_features"]),
     partition_mapping=dg.AllPartitionMapping(),
 )

@@ -24,13 +24,17 @@ STAGING_MODELS = "path:models/staging"
 INCREMENTAL_MODELS = "config.materialized:incremental"
 WHOLE_HISTORY_MODELS = "config.materialized:table"
 BUILD = ["build", "--indirect-selection", "buildable"]
+# Every step runs the one dbt project, and takes its turn at the warehouse (the pool).
+TRANSFORMS = {
+    "manifest": transforms_project().manifest_path,
+    "project": transforms_project(),
+    "pool": "warehouse",
+}
 
 
 @dbt_assets(
-    manifest=transforms_project().manifest_path,
-    project=transforms_project(),
+    **TRANSFORMS,
     select=STAGING_MODELS,
-    pool="warehouse",
 )
 def staging(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Create the staging views and test them."""
@@ -49,12 +53,10 @@ class DailyFeaturesConfig(dg.Config):
 
 
 @dbt_assets(
-    manifest=transforms_project().manifest_path,
-    project=transforms_project(),
+    **TRANSFORMS,
     select=INCREMENTAL_MODELS,
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="warehouse",
 )
 def daily_features(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DailyFeaturesConfig
@@ -70,10 +72,8 @@ def daily_features(
 
 
 @dbt_assets(
-    manifest=transforms_project().manifest_path,
-    project=transforms_project(),
+    **TRANSFORMS,
     select=WHOLE_HISTORY_MODELS,
-    pool="warehouse",
 )
 def whole_history_features(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Rebuild the tables that read every day at once, and test them."""

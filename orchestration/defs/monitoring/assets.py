@@ -45,7 +45,7 @@ from orchestration.defs.monitoring.reads import (
 from orchestration.metadata import table_preview
 from orchestration.paths import StatePaths
 from orchestration.resources import MlflowResource, WarehouseResource
-from orchestration.warehouse_reads import CHURN_FEATURES_ASSET, append_results_table, churn_features
+from orchestration.warehouse_reads import CHURN_FEATURES_DEP, append_results_table, churn_features
 
 FEATURES_STABLE = "features_stable_since_training"
 BILLING_STABLE = "billing_stream_stable"
@@ -146,7 +146,7 @@ def _model_drift(features: pd.DataFrame, config: FeatureDriftConfig, mlflow: Mlf
 
 
 @dg.asset(
-    deps=["churn_model", CHURN_FEATURES_ASSET],
+    deps=["churn_model", CHURN_FEATURES_DEP],
     group_name="monitoring",
     kinds={"evidently", "duckdb"},
     pool="warehouse",
@@ -284,7 +284,7 @@ class ChampionChallengerConfig(dg.Config):
 
 
 @dg.asset(
-    deps=["churn_model", CHURN_FEATURES_ASSET],
+    deps=["churn_model", CHURN_FEATURES_DEP],
     group_name="monitoring",
     kinds={"mlflow", "duckdb"},
     pool="warehouse",

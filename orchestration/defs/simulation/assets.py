@@ -10,7 +10,7 @@ from orchestration.defs.simulation.champion_revenue import champion_revenue_mode
 from orchestration.metadata import table_preview
 from orchestration.paths import StatePaths
 from orchestration.resources import MlflowResource, RayResource, WarehouseResource
-from orchestration.warehouse_reads import CHURN_FEATURES_ASSET, replace_results_table
+from orchestration.warehouse_reads import CHURN_FEATURES_DEP, replace_results_table
 from simulation.engines.finance import make_revenue_task, summarise_revenue_risk
 from simulation.parallel import run_chunked
 
@@ -28,7 +28,7 @@ class RevenueForecastConfig(dg.Config):
 
 
 @dg.asset(
-    deps=["churn_model", CHURN_FEATURES_ASSET, dg.AssetKey(["raw", "customers"])],
+    deps=["churn_model", CHURN_FEATURES_DEP, dg.AssetKey(["raw", "customers"])],
     group_name="simulation",
     kinds={"ray", "duckdb"},
     pool="warehouse",

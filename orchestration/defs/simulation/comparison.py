@@ -14,7 +14,7 @@ from orchestration.defs.simulation.scenario_source import recorded_scenarios
 from orchestration.metadata import table_preview
 from orchestration.paths import StatePaths
 from orchestration.resources import MlflowResource, RayResource, WarehouseResource
-from orchestration.warehouse_reads import CHURN_FEATURES_ASSET, replace_results_table
+from orchestration.warehouse_reads import CHURN_FEATURES_DEP, replace_results_table
 from simulation.scenario_plots import comparison_chart_png
 from simulation.scenarios import BASELINE, load_scenarios
 from simulation.twin_parameters import read_twin_parameters
@@ -42,7 +42,7 @@ class ScenarioComparisonConfig(dg.Config):
     deps=[
         "scenario_definition",
         *EFFECT_CHAMPION_ASSETS,
-        CHURN_FEATURES_ASSET,
+        CHURN_FEATURES_DEP,
         "world_ground_truth",
         *(
             dg.AssetKey(["raw", t])

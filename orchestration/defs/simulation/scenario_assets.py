@@ -28,7 +28,7 @@ from orchestration.defs.simulation.scenario_source import resolve_scenario, scen
 from orchestration.metadata import table_preview
 from orchestration.paths import StatePaths
 from orchestration.resources import MlflowResource, RayResource, WarehouseResource
-from orchestration.warehouse_reads import CHURN_FEATURES_ASSET
+from orchestration.warehouse_reads import CHURN_FEATURES_DEP
 from simulation.engines.finance import make_revenue_task, summarise_revenue_risk
 from simulation.parallel import run_chunked
 from simulation.scenario_plots import binned_histogram_png, highlighted_bar_chart_png
@@ -59,7 +59,7 @@ TWIN_INPUTS = ["scenario_definition", "world_ground_truth"]
 # What the learned price and marketing effects are measured on and against (twin_parameters).
 EFFECT_INPUTS = [
     *EFFECT_CHAMPION_ASSETS,
-    CHURN_FEATURES_ASSET,
+    CHURN_FEATURES_DEP,
     raw("customers"),
     raw("marketing_spend"),
 ]

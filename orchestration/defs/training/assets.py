@@ -6,12 +6,12 @@ from pydantic import Field
 from ml.churn import ChurnTrainingConfig as ChurnKnobs
 from ml.churn import train_churn_model
 from ml.promotion import record_artifact_hash
-from ml.tracking import log_churn_training, run_link
-from orchestration.defs.training.run_tags import training_run_tags
+from ml.tracking import log_churn_training
+from orchestration.defs.training.run_tags import registered_model_metadata, training_run_tags
 from orchestration.metadata import table_preview
 from orchestration.resources import MlflowResource, WarehouseResource
 from orchestration.warehouse_reads import (
-    CHURN_FEATURES_ASSET,
+    CHURN_FEATURES_DEP,
     churn_features,
     true_churn,
 )
@@ -37,7 +37,7 @@ class ChurnTrainingConfig(dg.Config):
 
 
 @dg.asset(
-    deps=[CHURN_FEATURES_ASSET, "world_ground_truth"],
+    deps=[CHURN_FEATURES_DEP, "world_ground_truth"],
     group_name="training",
     kinds={"lightgbm", "mlflow"},
     pool="warehouse",
@@ -63,13 +63,9 @@ def churn_model(
     # Every later load by alias verifies the files against it.
     artifact_sha256 = record_artifact_hash(mlflow.settings, registered.name, registered.version)
     metrics = result.metrics()
-    link = run_link(mlflow.ui_url, registered.experiment_id, registered.run_id)
     return dg.MaterializeResult(
         metadata={
-            "mlflow_run": dg.MetadataValue.url(link),
-            "mlflow_run_id": registered.run_id,
-            "registered_model": f"{registered.name} v{registered.version}",
-            "aliases": ", ".join(registered.aliases),
+            **registered_model_metadata(mlflow, registered),
             "artifact_sha256": artifact_sha256,
             "roc_auc": metrics["roc_auc"],
             "baseline_roc_auc": metrics["baseline_roc_auc"],

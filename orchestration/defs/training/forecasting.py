@@ -14,9 +14,8 @@ from ml.forecasting import (
     monthly_revenue_from_charges,
 )
 from ml.marketing_roi import MediaMixConfig, fit_media_mix
-from ml.tracking import run_link
 from ml.tracking_forecast import log_forecast_training, log_marketing_roi
-from orchestration.defs.training.run_tags import training_run_tags
+from orchestration.defs.training.run_tags import registered_model_metadata, training_run_tags
 from orchestration.metadata import table_preview
 from orchestration.resources import MlflowResource, WarehouseResource
 
@@ -59,11 +58,7 @@ def _forecast_metadata(result, registered, mlflow: MlflowResource) -> dict:
     metrics = result.flat_metrics()
     headline = {k: metrics[k] for k in ("mase_vs_snaive_max", "coverage95_min", "coverage80_min")}
     return {
-        "mlflow_run": dg.MetadataValue.url(
-            run_link(mlflow.ui_url, registered.experiment_id, registered.run_id)
-        ),
-        "registered_model": f"{registered.name} v{registered.version}",
-        "aliases": ", ".join(registered.aliases),
+        **registered_model_metadata(mlflow, registered),
         "series": len(result.selection),
         "metrics": dg.MetadataValue.json(headline),
         "summary": dg.MetadataValue.md(table_preview(result.summary(), rows=20)),
@@ -148,10 +143,7 @@ def marketing_roi(
     registered = log_marketing_roi(mlflow.settings, result, tags)
     return dg.MaterializeResult(
         metadata={
-            "mlflow_run": dg.MetadataValue.url(
-                run_link(mlflow.ui_url, registered.experiment_id, registered.run_id)
-            ),
-            "registered_model": f"{registered.name} v{registered.version}",
+            **registered_model_metadata(mlflow, registered),
             "max_abs_rel_error_vs_truth": result.max_abs_rel_error,
             "roi_by_channel": dg.MetadataValue.md(table_preview(result.channels, rows=10)),
         }
