@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ml.forecasting import forecast_under_price_change
 from ml.marketing_roi import geometric_adstock
 
 PRICE_FEATURE_WINDOW_MONTHS = 3
@@ -304,9 +305,6 @@ def product_demand_price_elasticity(
     champion's (``ml.forecasting.forecast_under_price_change`` explains both). Raises
     ValueError when no series' model uses prices: then nothing can be measured.
     """
-    # Imported here: sktime is heavy and only this measurement needs it.
-    from ml.forecasting import forecast_under_price_change
-
     if rise <= -1 or rise == 0:
         raise ValueError(f"the price step must be non-zero and above -100 %, got {rise:+.0%}")
     with_rise = without_rise = 0.0
