@@ -33,7 +33,7 @@ Everything here takes frames and plain callables, so it runs without MLflow or D
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,12 +140,27 @@ def churn_price_elasticity(
         by_month.append(float(log_price @ log_churn / (log_price @ log_price)))
     by_month += [by_month[-1]] * (horizon_months - len(by_month))
     return ChurnPriceElasticity(
-        elasticity=float(np.mean(by_month)),
+        elasticity=horizon_average(by_month, horizon_months),
         by_month=tuple(by_month),
         rises=tuple(rises),
         baseline_churn=baseline,
         n_customers=len(latest_features),
     )
+
+
+def horizon_average(scored_months: Sequence[float], horizon_months: int) -> float:
+    """The churn elasticity over ``horizon_months``, from the months scored right after a rise.
+
+    Months after the last scored one look alike to the model (only the persistent price
+    features stay raised), so they take its value.
+    """
+    if not scored_months:
+        raise ValueError("no scored months to average")
+    if horizon_months < 1:
+        raise ValueError(f"horizon_months must be >= 1, got {horizon_months}")
+    months = list(scored_months[:horizon_months])
+    months += [months[-1]] * (horizon_months - len(months))
+    return float(np.mean(months))
 
 
 # --------------------------------------------------------------------------------------

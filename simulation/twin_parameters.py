@@ -61,6 +61,7 @@ from ml.elasticity import (
     ProductDemandElasticity,
     acquisition_price_elasticity,
     churn_price_elasticity,
+    horizon_average,
     paid_conversion_spend_elasticity,
     paid_share_of_signups,
     product_demand_price_elasticity,
@@ -392,6 +393,18 @@ def product_stocking_from_demand(
 # --------------------------------------------------------------------------------------
 PRICE_SHOCK_FADE_MONTHS = 3.0
 CHURN_FEATURES_TABLE = "features.customer_month_churn_features"
+EFFECTS_TABLE = "twin_effects"
+"""The measured effects' table in the ``results`` schema (the twin_effects asset writes it)."""
+EFFECT_COLUMNS = ("figure", "measured", "truth", "model", "model_version", "note", "horizon_months")
+CHURN_MONTH_FIGURE = "churn_price_elasticity_month_"
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """A registered model's name and version."""
+
+    name: str
+    version: str
 
 
 @dataclass(frozen=True)
@@ -401,15 +414,15 @@ class EffectChampions:
     ``churn_scorer`` returns churn probabilities of churn-feature rows (the churn champion's
     ``predict_proba``); ``marketing_responses`` are the marketing-ROI champion's fitted
     response curves (``channel``, ``adstock_decay``, ``half_saturation_adstock``,
-    ``max_daily_conversions``). The versions are what the results cite.
+    ``max_daily_conversions``). The registered names and versions are what the results cite.
     """
 
     churn_scorer: ChurnScorer
-    churn_version: str
+    churn: ModelVersion
     marketing_responses: pd.DataFrame
-    marketing_version: str
+    marketing: ModelVersion
     demand_forecasters: Mapping[str, Any]  # the demand champion's fitted forecasters by series
-    demand_version: str
+    demand: ModelVersion
 
 
 @dataclass(frozen=True)
@@ -423,48 +436,158 @@ class MeasuredEffects:
     paid_share_of_signups: float
     acquisition_price: AcquisitionPriceElasticity
     product_demand: ProductDemandElasticity
-    churn_version: str
-    marketing_version: str
-    demand_version: str
+    models: tuple[ModelVersion, ModelVersion, ModelVersion]  # churn, marketing, demand
+    horizon_months: int  # that the churn elasticity is averaged over
+
+    def record(self) -> RecordedEffects:
+        """The measurement as ``results.twin_effects`` stores it, one row per figure."""
+        truth = self.truth
+        churn_model, marketing_model, demand_model = ((m.name, m.version) for m in self.models)
+        churn_note = (
+            f"newest month's {self.churn.n_customers} customers scored with price rises "
+            f"{', '.join(f'+{r:.0%}' for r in self.churn.rises)}; mean churn "
+            f"{self.churn.baseline_churn:.4f}"
+        )
+        rows: list[tuple[str, float, float | None, str | None, str | None, str]] = [
+            (
+                "churn_price_elasticity",
+                self.effects.churn_price_elasticity,
+                truth.churn_price_elasticity if truth else None,
+                *churn_model,
+                f"average over {self.horizon_months} months; {churn_note}",
+            ),
+            *(
+                (
+                    f"{CHURN_MONTH_FIGURE}{k}",
+                    value,
+                    None,
+                    *churn_model,
+                    f"month {k} after the rise"
+                    + ("; later months alike" if k == PRICE_FEATURE_WINDOW_MONTHS else ""),
+                )
+                for k, value in enumerate(self.churn.by_month[: PRICE_FEATURE_WINDOW_MONTHS + 1])
+            ),
+            (
+                "acquisition_marketing_elasticity",
+                self.effects.acquisition_marketing_elasticity,
+                truth.acquisition_marketing_elasticity if truth else None,
+                *marketing_model,
+                "paid conversions' elasticity times the paid share of signups",
+            ),
+            (
+                "paid_conversion_elasticity",
+                self.paid_conversion_elasticity,
+                None,
+                *marketing_model,
+                f"response curves at the last {DEFAULT_SPEND_WINDOW_DAYS} days' spend",
+            ),
+            (
+                "paid_share_of_signups",
+                self.paid_share_of_signups,
+                None,
+                None,
+                None,
+                f"raw.marketing_spend and raw.customers, last {DEFAULT_SPEND_WINDOW_DAYS} days",
+            ),
+            (
+                "acquisition_price_elasticity",
+                self.effects.acquisition_price_elasticity,
+                truth.acquisition_price_elasticity if truth else None,
+                None,
+                None,
+                ("measured: " if self.acquisition_price.identified else "not identified, 0: ")
+                + self.acquisition_price.explanation,
+            ),
+            (
+                "product_demand_price_elasticity",
+                self.effects.product_demand_price_elasticity,
+                truth.product_demand_price_elasticity if truth else None,
+                *demand_model,
+                f"total orders at prices +{self.product_demand.rise:.0%}; "
+                f"{self.product_demand.price_aware_series} of {self.product_demand.series} "
+                "series price-aware",
+            ),
+        ]
+        table = pd.DataFrame(rows, columns=list(EFFECT_COLUMNS[:-1])).assign(
+            horizon_months=self.horizon_months
+        )
+        return RecordedEffects(table)
+
+
+@dataclass(frozen=True)
+class RecordedEffects:
+    """The elasticities as measured once on the champions: the rows of results.twin_effects.
+
+    Columns: ``figure``, ``measured``, ``truth`` (from the world's laws, when known),
+    ``model`` and ``model_version`` (the champion it was measured on), ``note`` (how) and
+    ``horizon_months`` (that the churn average is over). Scenario runs read it instead of
+    measuring again; a revenue horizon other than the recorded one re-averages the churn
+    elasticity from its per-month rows.
+    """
+
+    table: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        missing = [c for c in EFFECT_COLUMNS if c not in self.table.columns]
+        if missing:
+            raise ValueError(f"results.{EFFECTS_TABLE} lacks the columns {missing}")
+        figures = set(self.table["figure"])
+        needed = [*LearnedEffects.model_fields, f"{CHURN_MONTH_FIGURE}0"]
+        absent = [f for f in needed if f not in figures]
+        if absent:
+            raise ValueError(
+                f"results.{EFFECTS_TABLE} lacks the figures {absent}: materialize twin_effects"
+            )
+
+    def value(self, figure: str) -> float:
+        return float(self.table.loc[self.table["figure"] == figure, "measured"].iloc[0])
+
+    def for_horizon(self, horizon_months: int) -> LearnedEffects:
+        """The effects a scenario applies over ``horizon_months`` months."""
+        months = self.table[self.table["figure"].str.startswith(CHURN_MONTH_FIGURE)]
+        order = months["figure"].str.removeprefix(CHURN_MONTH_FIGURE).astype(int).argsort()
+        by_month = months["measured"].to_numpy(dtype=float)[order.to_numpy()]
+        return LearnedEffects(
+            churn_price_elasticity=horizon_average(by_month.tolist(), horizon_months),
+            acquisition_price_elasticity=self.value("acquisition_price_elasticity"),
+            acquisition_marketing_elasticity=self.value("acquisition_marketing_elasticity"),
+            product_demand_price_elasticity=self.value("product_demand_price_elasticity"),
+        )
+
+    @property
+    def model_versions(self) -> dict[str, str]:
+        """The champion versions measured on, by registered model name."""
+        rows = self.table.dropna(subset=["model", "model_version"])
+        return dict(zip(rows["model"], rows["model_version"].astype(str), strict=False))
 
     @property
     def source(self) -> str:
-        return (
-            f"measured on churn_lgbm v{self.churn_version} (price rises "
-            f"{', '.join(f'+{r:.0%}' for r in self.churn.rises)}) and marketing_mmm "
-            f"v{self.marketing_version} (response curves at the last "
-            f"{DEFAULT_SPEND_WINDOW_DAYS} days' spend); acquisition price: "
-            + ("measured" if self.acquisition_price.identified else "not identified, 0")
-            + f"; product demand: demand_forecaster v{self.demand_version} (prices "
-            f"+{self.product_demand.rise:.0%}, {self.product_demand.price_aware_series} of "
-            f"{self.product_demand.series} series price-aware)"
-        )
+        versions = ", ".join(f"{m} v{v}" for m, v in sorted(self.model_versions.items()))
+        acquisition = self.table.loc[
+            self.table["figure"] == "acquisition_price_elasticity", "note"
+        ].iloc[0]
+        return f"measured on {versions}; acquisition price: {acquisition}"
 
     def summary(self) -> dict[str, float | str | None]:
-        """Measured and true values side by side (Dagster metadata, logs)."""
-        truth = self.truth
-        return {
-            "churn_price_elasticity": self.effects.churn_price_elasticity,
-            "churn_price_elasticity_truth": truth.churn_price_elasticity if truth else None,
-            # Months 0-2 see the rise in the 90-day features; from month 3 on only the price.
-            "churn_price_elasticity_by_month": ", ".join(
-                f"{e:.2f}" for e in self.churn.by_month[: PRICE_FEATURE_WINDOW_MONTHS + 1]
-            ),
-            "acquisition_marketing_elasticity": self.effects.acquisition_marketing_elasticity,
-            "acquisition_marketing_elasticity_truth": (
-                truth.acquisition_marketing_elasticity if truth else None
-            ),
-            "paid_share_of_signups": self.paid_share_of_signups,
-            "acquisition_price_elasticity": self.effects.acquisition_price_elasticity,
-            "acquisition_price_elasticity_source": self.acquisition_price.explanation,
-            "product_demand_price_elasticity": self.effects.product_demand_price_elasticity,
-            "product_demand_price_elasticity_truth": (
-                truth.product_demand_price_elasticity if truth else None
-            ),
-            "churn_model_version": self.churn_version,
-            "marketing_model_version": self.marketing_version,
-            "demand_model_version": self.demand_version,
-        }
+        """Measured and true values side by side, and the versions (Dagster metadata, logs)."""
+        out: dict[str, float | str | None] = {}
+        for row in self.table.itertuples(index=False):
+            if row.figure.startswith(CHURN_MONTH_FIGURE):
+                continue
+            out[row.figure] = float(row.measured)
+            if row.truth is not None and not pd.isna(row.truth):
+                out[f"{row.figure}_truth"] = float(row.truth)
+        months = self.table[self.table["figure"].str.startswith(CHURN_MONTH_FIGURE)]
+        out["churn_price_elasticity_by_month"] = ", ".join(f"{e:.2f}" for e in months["measured"])
+        by_figure = self.table.set_index("figure")
+        for figure, role in (
+            ("churn_price_elasticity", "churn_model"),
+            ("acquisition_marketing_elasticity", "marketing_model"),
+            ("product_demand_price_elasticity", "demand_model"),
+        ):
+            out[role] = by_figure.at[figure, "model"]
+            out[f"{role}_version"] = by_figure.at[figure, "model_version"]
+        return out
 
 
 def churn_price_elasticity_from_truth(
@@ -574,10 +697,19 @@ def learned_effects(
         paid_share_of_signups=paid_share,
         acquisition_price=acquisition_price,
         product_demand=product_demand,
-        churn_version=champions.churn_version,
-        marketing_version=champions.marketing_version,
-        demand_version=champions.demand_version,
+        models=(champions.churn, champions.marketing, champions.demand),
+        horizon_months=horizon_months,
     )
+
+
+def read_recorded_effects(con: duckdb.DuckDBPyConnection) -> RecordedEffects:
+    """The effects the twin_effects asset measured, from ``results.twin_effects``."""
+    if not table_exists(con, "results", EFFECTS_TABLE):
+        raise LookupError(
+            f"results.{EFFECTS_TABLE} is missing: materialize the twin_effects asset; the "
+            "scenarios apply the price and marketing effects measured there on the champions"
+        )
+    return RecordedEffects(con.execute(f"select * from results.{EFFECTS_TABLE}").df())
 
 
 # --------------------------------------------------------------------------------------
@@ -591,18 +723,19 @@ class TwinParameters:
     onboarding: OnboardingParameters
     supplier_nodes: list[SupplierNode]
     products: list[ProductStocking]
-    measured_effects: MeasuredEffects | None  # None when read without the champions
+    recorded_effects: RecordedEffects | None  # None when read without them
+    horizon_months: int  # of the revenue scenarios, which average the churn effect over it
     sources: dict[str, str]
 
     @property
     def effects(self) -> LearnedEffects:
-        """The elasticities the scenarios apply; only known when read with the champions."""
-        if self.measured_effects is None:
+        """The elasticities the scenarios apply over the horizon; only known when read with them."""
+        if self.recorded_effects is None:
             raise LookupError(
-                "the price and marketing effects were not measured: read the twin parameters "
-                "with the champion models (read_twin_parameters(con, champions))"
+                "the price and marketing effects were not given: read the twin parameters with "
+                "the effects measured on the champions (read_recorded_effects)"
             )
-        return self.measured_effects.effects
+        return self.recorded_effects.for_horizon(self.horizon_months)
 
 
 def _table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> pd.DataFrame:
@@ -613,16 +746,17 @@ def _table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> pd.DataFr
 
 def read_twin_parameters(
     con: duckdb.DuckDBPyConnection,
-    champions: EffectChampions | None,
+    effects: RecordedEffects | None,
     *,
     horizon_months: int = 12,
     service_level_threshold_minutes: float = 2.0,
 ) -> TwinParameters:
     """Estimate every engine's parameters from the warehouse (see the module docstring).
 
-    Without ``champions`` the price and marketing effects are not measured: the queue engine
-    does not need them; the revenue and onboarding engines do, and the supply-chain engine
-    does when a scenario changes product prices.
+    ``effects`` are the price and marketing effects measured on the champions
+    (:func:`learned_effects`, recorded by the twin_effects asset). Without them the queue
+    engine still runs; the revenue and onboarding engines need them, and the supply-chain
+    engine does when a scenario changes product prices.
     """
     tickets = _table(con, "raw", "support_tickets")
     employees = _table(con, "raw", "employees")
@@ -644,7 +778,6 @@ def read_twin_parameters(
         if table_exists(con, "truth", "supplier_truth")
         else None
     )
-    measured = learned_effects(con, champions, horizon_months) if champions else None
     return TwinParameters(
         service_centre=service_centre,
         onboarding=onboarding_from_stage_runs(stage_runs, capacity),
@@ -654,13 +787,14 @@ def read_twin_parameters(
         products=product_stocking_from_demand(
             _table(con, "raw", "demand_orders"), _table(con, "truth", "inventory_policy")
         ),
-        measured_effects=measured,
+        recorded_effects=effects,
+        horizon_months=horizon_months,
         sources={
             "support": "raw.support_tickets, raw.employees",
             "onboarding": f"raw.onboarding_stage_runs; capacity: {capacity_source}",
             "suppliers": "raw.suppliers, raw.purchase_orders; upstream: "
             + ("truth.supplier_truth" if supplier_truth is not None else "promised lead times"),
             "inventory": "raw.demand_orders (28-day moving-average errors), truth.inventory_policy",
-            "effects": measured.source if measured else "not measured (no champions given)",
+            "effects": effects.source if effects else "not given (no champions measured)",
         },
     )

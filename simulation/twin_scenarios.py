@@ -452,8 +452,7 @@ def engines_for_scenario(
                 tuple(apply_to_supplier_nodes(scenario, parameters.supplier_nodes)),
                 tuple(parameters.products),
                 product_demand_factor(
-                    scenario,
-                    parameters.measured_effects.effects if parameters.measured_effects else None,
+                    scenario, parameters.effects if parameters.recorded_effects else None
                 ),
                 settings.supply_horizon_days,
                 settings.supply_network_draws,

@@ -19,7 +19,7 @@ from bench.features import build_warehouse, run_dbt
 from ml.churn import ChurnTrainingConfig, predict_churn, train_churn_model
 from ml.forecasting import ForecastConfig, demand_series_from_orders, forecast_series
 from ml.marketing_roi import MediaMixConfig, fit_media_mix
-from simulation.twin_parameters import EffectChampions, learned_effects
+from simulation.twin_parameters import EffectChampions, ModelVersion, learned_effects
 from simulation.world import WorldConfig, generate_world
 
 CHURN_RELATIVE_TOLERANCE = 0.35
@@ -46,11 +46,11 @@ def measured(tmp_path_factory):
     demand = forecast_series(orders, ForecastConfig(models=("seasonal_naive", "ets"), n_jobs=2))
     champions = EffectChampions(
         churn_scorer=lambda rows: predict_churn(churn, rows),
-        churn_version="test",
+        churn=ModelVersion("churn_lgbm", "test"),
         marketing_responses=curves,
-        marketing_version="test",
+        marketing=ModelVersion("marketing_mmm", "test"),
         demand_forecasters=demand.fitted_models,
-        demand_version="test",
+        demand=ModelVersion("demand_forecaster", "test"),
     )
     result = learned_effects(con, champions, horizon_months=12)
     con.close()

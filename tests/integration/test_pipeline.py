@@ -204,19 +204,20 @@ def test_runs_reuse_a_running_ray_and_leave_it_to_its_owner(pipeline_runs, ray_l
     assert len(ray_local.nodes()) == 1
 
 
-def test_the_pipelines_champions_give_finite_learned_effects(pipeline_runs, state_home, warehouse):
-    """The what-if scenarios measure their elasticities on these champions (issue #7)."""
-    from orchestration.defs.simulation.champion_effects import load_effect_champions
+def test_the_pipeline_records_finite_effects_measured_on_todays_champions(
+    pipeline_runs, state_home, warehouse
+):
+    """The what-if scenarios apply the elasticities twin_effects measured (issue #7)."""
+    from orchestration.defs.simulation.champion_effects import current_effects
     from orchestration.resources import MlflowResource
-    from simulation.twin_parameters import learned_effects
 
     settings = MlflowSettings.local(state_home)
     registry = MlflowResource(
         tracking_uri=settings.tracking_uri, artifact_root=settings.artifact_root
     )
-    measured = learned_effects(warehouse, load_effect_champions(registry))
-    effects = measured.effects.model_dump()
+    recorded = current_effects(warehouse, registry)  # raises if a champion changed since
+    effects = recorded.for_horizon(12).model_dump()
     assert all(math.isfinite(value) for value in effects.values()), effects
-    assert 0 < measured.effects.acquisition_marketing_elasticity < 1
-    assert (measured.churn_version, measured.marketing_version) == ("1", "1")
-    assert measured.truth is not None
+    assert 0 < effects["acquisition_marketing_elasticity"] < 1
+    assert set(recorded.model_versions) == {"churn_lgbm", "marketing_mmm", "demand_forecaster"}
+    assert recorded.table["truth"].notna().sum() >= 4

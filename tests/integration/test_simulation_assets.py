@@ -20,7 +20,11 @@ from ml.forecasting import ForecastConfig, demand_series_from_orders, forecast_s
 from ml.marketing_roi import MediaMixConfig, fit_media_mix
 from ml.tracking import MlflowSettings, log_churn_training
 from ml.tracking_forecast import log_forecast_training, log_marketing_roi
-from orchestration.defs.simulation.champion_effects import load_effect_champions
+from orchestration.defs.simulation.champion_effects import (
+    current_effects,
+    load_effect_champions,
+    twin_effects,
+)
 from orchestration.defs.simulation.comparison import scenario_comparison
 from orchestration.defs.simulation.partitions import scenario_file_fingerprints, scenario_files
 from orchestration.defs.simulation.scenario_assets import (
@@ -105,6 +109,7 @@ def runs(resources):
         instance.add_dynamic_partitions(
             "scenario", ["baseline", "price_up_5pct", "two_more_agents"]
         )
+        effects = dg.materialize([twin_effects], resources=resources, instance=instance)
         by_partition = {
             key: dg.materialize(
                 SCENARIO_ASSETS,
@@ -136,6 +141,7 @@ def runs(resources):
             instance=instance,
             run_config={"ops": {"scenario_supply_chain": QUICK["scenario_supply_chain"]}},
         )
+        by_partition["effects"] = effects
         yield instance, by_partition
 
 
@@ -251,6 +257,35 @@ def test_effects_are_measured_on_the_champions_and_shown_beside_the_truth(runs):
         assert "measured on churn_lgbm v1" in metadata["effects/source"].value
     comparison = by_partition["comparison"].asset_materializations_for_node("scenario_comparison")
     assert "effects/churn_price_elasticity" in comparison[0].metadata
+
+
+def test_effects_are_measured_once_and_every_scenario_applies_the_same(runs, warehouse):
+    _, by_partition = runs
+    recorded = table(warehouse, "twin_effects")
+    assert recorded["figure"].is_unique and recorded["measured"].notna().all()
+    churn = recorded.set_index("figure").loc["churn_price_elasticity"]
+    assert (churn["model"], churn["model_version"]) == ("churn_lgbm", "1")
+    applied = {
+        (key, asset): result.asset_materializations_for_node(asset)[0]
+        .metadata["effects/churn_price_elasticity"]
+        .value
+        for key, result in by_partition.items()
+        for asset in ("scenario_revenue", "scenario_onboarding_process")
+        if key in ("baseline", "price_up_5pct")
+    }
+    assert len(applied) == 4
+    assert list(applied.values()) == [pytest.approx(churn["measured"])] * 4
+
+
+def test_effects_measured_on_an_earlier_champion_are_refused(runs, warehouse, resources):
+    assert current_effects(warehouse, resources["mlflow"]).model_versions["marketing_mmm"] == "1"
+    stale = table(warehouse, "twin_effects")
+    stale.loc[stale["model"] == "marketing_mmm", "model_version"] = "0"
+    with duckdb.connect() as con:
+        con.execute("create schema results")
+        con.execute("create table results.twin_effects as select * from stale")
+        with pytest.raises(LookupError, match="marketing_mmm v0, but marketing_mmm@champion is v1"):
+            current_effects(con, resources["mlflow"])
 
 
 def test_a_missing_champion_fails_saying_what_to_materialize(tmp_path):

@@ -10,7 +10,14 @@ import pandas as pd
 import pytest
 
 from ml.forecasting import ForecastConfig, forecast_series
-from simulation.twin_parameters import EffectChampions, learned_effects
+from simulation.twin_parameters import (
+    EFFECTS_TABLE,
+    EffectChampions,
+    ModelVersion,
+    RecordedEffects,
+    learned_effects,
+    read_recorded_effects,
+)
 from simulation.world import WorldConfig, generate_world
 from simulation.world.marketing import PAID_SHARE_OF_ACQUISITION
 from tests.unit.ml.forecast_helpers import ELASTICITY, promoted_daily_demand
@@ -85,11 +92,11 @@ def make_champions(
 
     return EffectChampions(
         churn_scorer=score,
-        churn_version="7",
+        churn=ModelVersion("churn_lgbm", "7"),
         marketing_responses=world.truth["marketing_channels"],
-        marketing_version="3",
+        marketing=ModelVersion("marketing_mmm", "3"),
         demand_forecasters=demand_forecasters,
-        demand_version="5",
+        demand=ModelVersion("demand_forecaster", "5"),
     )
 
 
@@ -124,13 +131,16 @@ def test_the_offered_price_never_varied_so_acquisition_price_is_zero_and_flagged
     )
     assert measured.effects.acquisition_price_elasticity == 0.0
     assert not measured.acquisition_price.identified
-    assert "not identified" in measured.source
+    assert "not identified" in measured.record().source
 
 
 def test_versions_and_truth_are_reported_beside_the_measured_values(world, champions) -> None:
-    summary = learned_effects(
-        warehouse(world, features=churn_feature_rows(), truth=True), champions()
-    ).summary()
+    summary = (
+        learned_effects(warehouse(world, features=churn_feature_rows(), truth=True), champions())
+        .record()
+        .summary()
+    )
+    assert summary["churn_model"] == "churn_lgbm"
     assert summary["churn_model_version"] == "7"
     assert summary["marketing_model_version"] == "3"
     assert summary["churn_price_elasticity_truth"] is not None
@@ -152,11 +162,11 @@ def test_without_the_feature_mart_it_fails_saying_what_to_materialize(world, cha
 def test_a_champion_that_predicts_no_churn_fails_loudly(world, champions) -> None:
     broken = EffectChampions(
         churn_scorer=lambda rows: np.zeros(len(rows)),
-        churn_version="1",
+        churn=ModelVersion("churn_lgbm", "1"),
         marketing_responses=world.truth["marketing_channels"],
-        marketing_version="1",
+        marketing=ModelVersion("marketing_mmm", "1"),
         demand_forecasters=champions().demand_forecasters,
-        demand_version="1",
+        demand=ModelVersion("demand_forecaster", "1"),
     )
     with pytest.raises(ValueError, match="mean churn"):
         learned_effects(warehouse(world, features=churn_feature_rows(), truth=True), broken)
@@ -171,7 +181,7 @@ def test_the_product_demand_elasticity_is_the_demand_champions(world, champions)
     assert measured.product_demand.price_aware_series >= 1
     # The world's products have elasticities -0.6 to -2.0: their demand-weighted response.
     assert -2.0 < measured.truth.product_demand_price_elasticity < -0.6
-    summary = measured.summary()
+    summary = measured.record().summary()
     assert summary["demand_model_version"] == "5"
     assert summary["product_demand_price_elasticity_truth"] is not None
 
@@ -184,3 +194,51 @@ def test_a_demand_champion_without_prices_cannot_measure_and_says_so(world, cham
     blind = dataclasses.replace(champions(), demand_forecasters=seasonal_naive_only)
     with pytest.raises(ValueError, match="forecast with prices"):
         learned_effects(warehouse(world, features=churn_feature_rows(), truth=True), blind)
+
+
+def test_the_recorded_effects_round_trip_through_the_warehouse(world, champions) -> None:
+    con = warehouse(world, features=churn_feature_rows(), truth=True)
+    measured = learned_effects(con, champions(persistent_elasticity=0.4), horizon_months=12)
+    con.execute("create schema results")
+    recorded_rows = measured.record().table  # noqa: F841
+    con.execute(f"create table results.{EFFECTS_TABLE} as select * from recorded_rows")
+    recorded = read_recorded_effects(con)
+    assert recorded.for_horizon(12) == measured.effects
+    assert recorded.model_versions == {
+        "churn_lgbm": "7",
+        "marketing_mmm": "3",
+        "demand_forecaster": "5",
+    }
+    assert recorded.summary()["churn_price_elasticity_truth"] == pytest.approx(
+        measured.truth.churn_price_elasticity
+    )
+
+
+def test_another_horizon_reaverages_the_churn_effect_from_its_months(world, champions) -> None:
+    """A churn effect that fades: months 0-3 differ, later months equal month 3."""
+
+    def fading(rows: pd.DataFrame) -> np.ndarray:
+        recent = rows["price_change_pct_90d"].to_numpy(dtype=float)
+        return rows["base_churn"].to_numpy() * (1 + recent) ** 2.0
+
+    con = warehouse(world, features=churn_feature_rows(), truth=False)
+    faded = dataclasses.replace(champions(), churn_scorer=fading)
+    recorded = learned_effects(con, faded, horizon_months=12).record()
+    for horizon in (1, 3, 6, 24):
+        again = learned_effects(con, faded, horizon_months=horizon)
+        assert recorded.for_horizon(horizon).churn_price_elasticity == pytest.approx(
+            again.effects.churn_price_elasticity, rel=1e-12
+        )
+    # Months 0-2 see the rise in the 90-day features (elasticity 2); later ones do not.
+    assert recorded.for_horizon(3).churn_price_elasticity == pytest.approx(2.0, rel=1e-6)
+    assert recorded.for_horizon(12).churn_price_elasticity == pytest.approx(0.5, rel=1e-6)
+
+
+def test_a_table_without_the_effects_fails_naming_what_is_missing() -> None:
+    incomplete = pd.DataFrame(
+        {c: [] for c in ("figure", "measured", "truth", "model", "model_version", "note")}
+    )
+    with pytest.raises(ValueError, match="horizon_months"):
+        RecordedEffects(incomplete)
+    with pytest.raises(ValueError, match="churn_price_elasticity"):
+        RecordedEffects(incomplete.assign(horizon_months=[]))

@@ -13,11 +13,13 @@ from orchestration.defs.training.assets import churn_model
 from orchestration.resources import MlflowResource, WarehouseResource
 from orchestration.warehouse_reads import churn_features
 
-# Train a new challenger, then compare it with the champion and apply the promotion rule.
+# Train a new challenger, compare it with the champion and apply the promotion rule, then
+# measure the twin's effects on whichever model is champion now.
 retrain_churn_model = dg.define_asset_job(
     "retrain_churn_model",
-    selection=dg.AssetSelection.assets(churn_model.key, "champion_vs_challenger"),
-    description="Retrain the churn model (new challenger), compare it with the champion, promote by the rule.",
+    selection=dg.AssetSelection.assets(churn_model.key, "champion_vs_challenger", "twin_effects"),
+    description="Retrain the churn model (new challenger), compare it with the champion, promote "
+    "by the rule, and measure the twin's effects on the champion.",
 )
 
 weekly_retrain = dg.ScheduleDefinition(

@@ -1,15 +1,20 @@
-"""The champion models the twin's price and marketing effects are measured on.
+"""The twin's price and marketing effects, measured once on the champion models.
 
-Each is loaded by alias with its artifact hash checked against the one recorded at
-registration, through `ml.promotion.load_verified_model`: the churn champion
+`twin_effects` loads the champions by alias, each with its artifact hash checked against the
+one recorded at registration (`ml.promotion.load_verified_model`): the churn champion
 (`churn_lgbm@champion`, scikit-learn flavour), the marketing-ROI champion
 (`marketing_mmm@champion`, a pyfunc holding the fitted response curves) and the demand
 forecaster champion (`demand_forecaster@champion`, a pyfunc holding one fitted forecaster per
-product-region series).
+product-region series). It measures the elasticities on them (`simulation.twin_parameters.
+learned_effects`) and writes them, with the truth-based values beside them, to
+results.twin_effects. Every scenario run reads that table (`current_effects`) and refuses it
+when a champion has changed since it was measured.
 """
 
 from __future__ import annotations
 
+import dagster as dg
+import duckdb
 import mlflow
 import pandas as pd
 
@@ -17,8 +22,17 @@ from ml.churn import predict_churn
 from ml.promotion import load_verified_model
 from ml.tracking import CHAMPION, CHURN_MODEL_NAME, MlflowSettings, alias_version
 from ml.tracking_forecast import MODEL_NAMES
-from orchestration.resources import MlflowResource
-from simulation.twin_parameters import EffectChampions, TwinParameters
+from orchestration.metadata import table_preview
+from orchestration.resources import MlflowResource, WarehouseResource
+from orchestration.warehouse_reads import CHURN_FEATURES_DEP, replace_results_table
+from simulation.twin_parameters import (
+    EFFECTS_TABLE,
+    EffectChampions,
+    ModelVersion,
+    RecordedEffects,
+    learned_effects,
+    read_recorded_effects,
+)
 
 MARKETING_MODEL_NAME = MODEL_NAMES["marketing_roi"]
 DEMAND_MODEL_NAME = MODEL_NAMES["demand"]
@@ -67,19 +81,71 @@ def load_effect_champions(mlflow_resource: MlflowResource) -> EffectChampions:
         ) from error
     return EffectChampions(
         churn_scorer=lambda rows: predict_churn(churn, rows),
-        churn_version=str(churn_version),
+        churn=ModelVersion(CHURN_MODEL_NAME, str(churn_version)),
         marketing_responses=curves,
-        marketing_version=marketing_version,
+        marketing=ModelVersion(MARKETING_MODEL_NAME, marketing_version),
         demand_forecasters=bundle.unwrap_python_model().forecasters,
-        demand_version=str(demand_version),
+        demand=ModelVersion(DEMAND_MODEL_NAME, str(demand_version)),
     )
 
 
-def effects_metadata(parameters: TwinParameters) -> dict[str, float | str]:
+def current_effects(
+    con: duckdb.DuckDBPyConnection, mlflow_resource: MlflowResource
+) -> RecordedEffects:
+    """results.twin_effects, when it was measured on today's champions; else a LookupError."""
+    recorded = read_recorded_effects(con)
+    for name, version in sorted(recorded.model_versions.items()):
+        champion = alias_version(mlflow_resource.settings, name, CHAMPION)
+        if champion != version:
+            raise LookupError(
+                f"results.{EFFECTS_TABLE} was measured on {name} v{version}, but "
+                f"{name}@{CHAMPION} is {'v' + champion if champion else 'unset'}: "
+                "materialize the twin_effects asset again"
+            )
+    return recorded
+
+
+def effects_metadata(recorded: RecordedEffects | None) -> dict[str, float | str]:
     """Measured elasticities, their model versions and the truth-based values, for metadata."""
-    measured = parameters.measured_effects
-    if measured is None:
+    if recorded is None:
         return {}
     return {
-        f"effects/{key}": value for key, value in measured.summary().items() if value is not None
-    } | {"effects/source": measured.source}
+        f"effects/{key}": value for key, value in recorded.summary().items() if value is not None
+    } | {"effects/source": recorded.source}
+
+
+@dg.asset(
+    deps=[
+        *EFFECT_CHAMPION_ASSETS,
+        "champion_vs_challenger",  # it may promote the churn challenger
+        CHURN_FEATURES_DEP,
+        *(
+            dg.AssetDep(dg.AssetKey(["raw", t]), partition_mapping=dg.AllPartitionMapping())
+            for t in ("customers", "marketing_spend", "demand_orders")
+        ),
+        "world_ground_truth",
+    ],
+    group_name="simulation",
+    kinds={"mlflow", "duckdb"},
+    pool="warehouse",
+)
+def twin_effects(warehouse: WarehouseResource, mlflow: MlflowResource) -> dg.MaterializeResult:
+    """Price and marketing elasticities measured on the champions, in results.twin_effects.
+
+    One row per figure: the measured value, the world's truth-based value when known, the
+    champion and version it was measured on, and how. Scenarios apply these; they refuse them
+    once a champion has changed, until this asset is materialized again.
+    """
+    champions = load_effect_champions(mlflow)
+    with warehouse.connect(read_only=True) as con:
+        recorded = learned_effects(con, champions).record()
+    table = recorded.table.assign(measured_at=pd.Timestamp.now(tz="UTC").tz_localize(None))
+    with warehouse.connect() as con:
+        replace_results_table(con, EFFECTS_TABLE, table)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(table),
+            **effects_metadata(recorded),
+            "preview": dg.MetadataValue.md(table_preview(table, rows=len(table))),
+        }
+    )

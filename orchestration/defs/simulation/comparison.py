@@ -3,11 +3,7 @@
 import dagster as dg
 from pydantic import Field
 
-from orchestration.defs.simulation.champion_effects import (
-    EFFECT_CHAMPION_ASSETS,
-    effects_metadata,
-    load_effect_champions,
-)
+from orchestration.defs.simulation.champion_effects import current_effects, effects_metadata
 from orchestration.defs.simulation.champion_revenue import champion_revenue_model
 from orchestration.defs.simulation.partitions import scenario_partitions
 from orchestration.defs.simulation.scenario_source import recorded_scenarios
@@ -41,7 +37,8 @@ class ScenarioComparisonConfig(dg.Config):
 @dg.asset(
     deps=[
         "scenario_definition",
-        *EFFECT_CHAMPION_ASSETS,
+        "twin_effects",
+        "churn_model",
         CHURN_FEATURES_DEP,
         "world_ground_truth",
         *(
@@ -54,7 +51,6 @@ class ScenarioComparisonConfig(dg.Config):
                 "suppliers",
                 "purchase_orders",
                 "demand_orders",
-                "marketing_spend",
             )
         ),
     ],
@@ -78,9 +74,8 @@ def scenario_comparison(
     """
     registered = set(context.instance.get_dynamic_partitions(scenario_partitions.name))
     champion = champion_revenue_model(warehouse, mlflow)
-    champions = load_effect_champions(mlflow)
     with warehouse.connect(read_only=True) as con:
-        parameters = read_twin_parameters(con, champions)
+        parameters = read_twin_parameters(con, current_effects(con, mlflow))
         recorded = recorded_scenarios(con)
     files = load_scenarios()
     known = {**files, **recorded}  # a recorded definition is what the partition ran
@@ -123,7 +118,7 @@ def scenario_comparison(
             "scenarios": ", ".join(sorted(scenarios)),
             "significant_differences": len(significant),
             "all_targets_met": bool(table["target_met"].all()),
-            **effects_metadata(parameters),
+            **effects_metadata(parameters.recorded_effects),
             "comparison_chart": dg.MetadataValue.path(str(chart)),
             "preview": dg.MetadataValue.md(
                 table_preview(

@@ -13,11 +13,7 @@ import pandas as pd
 from pydantic import Field
 
 from ml.plots import fan_chart_png
-from orchestration.defs.simulation.champion_effects import (
-    EFFECT_CHAMPION_ASSETS,
-    effects_metadata,
-    load_effect_champions,
-)
+from orchestration.defs.simulation.champion_effects import current_effects, effects_metadata
 from orchestration.defs.simulation.champion_revenue import champion_revenue_model
 from orchestration.defs.simulation.partitions import SCENARIO_TAG, scenario_partitions
 from orchestration.defs.simulation.results import (
@@ -56,13 +52,6 @@ def raw(table: str) -> dg.AssetDep:
 
 
 TWIN_INPUTS = ["scenario_definition", "world_ground_truth"]
-# What the learned price and marketing effects are measured on and against (twin_parameters).
-EFFECT_INPUTS = [
-    *EFFECT_CHAMPION_ASSETS,
-    CHURN_FEATURES_DEP,
-    raw("customers"),
-    raw("marketing_spend"),
-]
 SCENARIO_ASSET = {
     "partitions_def": scenario_partitions,
     "group_name": "simulation",
@@ -132,11 +121,11 @@ def _twin(
     engine: str,
     mlflow: MlflowResource | None = None,
 ) -> tuple[str, TwinParameters, TwinEngine]:
-    """The scenario's engine; with `mlflow`, effects measured on the champions (onboarding)."""
-    champions = load_effect_champions(mlflow) if mlflow is not None else None
+    """The scenario's engine; with `mlflow`, the effects measured on today's champions."""
     with warehouse.connect(read_only=True) as con:
         scenario = scenario_from_results(con, context.partition_key)
-        parameters = read_twin_parameters(con, champions)
+        effects = current_effects(con, mlflow) if mlflow is not None else None
+        parameters = read_twin_parameters(con, effects)
     engines = engines_for_scenario(scenario, parameters, None, only=(engine,))
     return scenario.name, parameters, engines[engine]
 
@@ -173,7 +162,7 @@ def _ci(summary: pd.DataFrame, kpi: str) -> str:
 
 
 @dg.asset(
-    deps=[*TWIN_INPUTS, *EFFECT_INPUTS],
+    deps=[*TWIN_INPUTS, "twin_effects", "churn_model", CHURN_FEATURES_DEP, raw("customers")],
     kinds={"ray", "duckdb"},
     **SCENARIO_ASSET,
 )
@@ -189,10 +178,11 @@ def scenario_revenue(
     Rows in results.scenario_revenue; every scenario draws the same paths (same seed).
     """
     champion = champion_revenue_model(warehouse, mlflow)
-    champions = load_effect_champions(mlflow)
     with warehouse.connect(read_only=True) as con:
         scenario = scenario_from_results(con, context.partition_key)
-        parameters = read_twin_parameters(con, champions, horizon_months=config.horizon_months)
+        parameters = read_twin_parameters(
+            con, current_effects(con, mlflow), horizon_months=config.horizon_months
+        )
     effects = parameters.effects
     model = apply_to_revenue_model(scenario, champion.model, effects)
     ray.ensure_started()
@@ -237,7 +227,7 @@ def scenario_revenue(
             "expected_total_revenue_ci_half_width": half_width,
             "probability_of_missing_plan": risk.probability_of_missing_plan,
             "cvar_5pct_total_revenue": risk.cvar_5pct_total_revenue,
-            **effects_metadata(parameters),
+            **effects_metadata(parameters.recorded_effects),
             "fan_chart": dg.MetadataValue.path(str(chart)),
             "preview": dg.MetadataValue.md(table_preview(table, rows=12)),
         }
@@ -285,7 +275,7 @@ def scenario_service_queue(
 
 
 @dg.asset(
-    deps=[*TWIN_INPUTS, raw("onboarding_stage_runs"), *EFFECT_INPUTS],
+    deps=[*TWIN_INPUTS, raw("onboarding_stage_runs"), "twin_effects"],
     kinds={"ray", "duckdb"},
     **SCENARIO_ASSET,
 )
@@ -329,7 +319,7 @@ def scenario_onboarding_process(
             "primary_bottleneck": bottleneck,
             "cycle_time_p90_hours": _ci(summary, "cycle_time_p90_hours"),
             "arrivals_per_day": onboarding.arrivals_per_day,
-            **effects_metadata(parameters),
+            **effects_metadata(parameters.recorded_effects),
             "cycle_time_histogram": dg.MetadataValue.path(str(histogram)),
             "bottleneck_chart": dg.MetadataValue.path(str(chart)),
             "preview": dg.MetadataValue.md(table_preview(stages, rows=len(stages))),
@@ -344,7 +334,7 @@ def scenario_onboarding_process(
         raw("purchase_orders"),
         raw("demand_orders"),
         raw("inventory_levels"),
-        *EFFECT_INPUTS,
+        "twin_effects",
     ],
     kinds={"ray", "duckdb"},
     **SCENARIO_ASSET,
@@ -382,7 +372,7 @@ def scenario_supply_chain(
             "fill_rate": _ci(summary, "fill_rate"),
             "stockout_days": _ci(summary, "stockout_days"),
             "demand_factor": supply.demand_factor,
-            **effects_metadata(parameters),
+            **effects_metadata(parameters.recorded_effects),
             "riskiest_supplier": riskiest,
             "supplier_risk_chart": dg.MetadataValue.path(str(chart)),
             "preview": dg.MetadataValue.md(table_preview(overall, rows=len(overall))),
