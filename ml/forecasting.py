@@ -15,9 +15,10 @@ the dbt marts (``features.demand_series``) feed the same code.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -31,6 +32,10 @@ SELECTED = "selected"
 COVERAGES: tuple[float, float] = (0.8, 0.95)
 DAILY_HORIZONS: tuple[int, ...] = (30, 90, 180, 365)
 MONTHLY_HORIZONS: tuple[int, ...] = (1, 3, 6, 12)
+# How recurring revenue is forecast (the revenue_forecaster asset and bench.models): its growth
+# moves with the market regime and the acquisition season, which the ETS/ARIMA intervals assume
+# away, so they are widened to their backtests' errors and the model is chosen by its intervals.
+REVENUE_SETTINGS: dict[str, Any] = {"backtest_intervals": True, "selection_metric": "msis95"}
 # Known-in-advance covariates of demand (planned promotions, list prices), optional columns.
 COVARIATES: tuple[str, str] = ("promo", "unit_price")
 METRIC_COLUMNS: tuple[str, ...] = (
@@ -41,6 +46,7 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "coverage80",
     "coverage95",
     "width95",
+    "msis95",
     "noise_floor_ratio",
     "oracle_rmse_ratio",
 )
@@ -108,6 +114,25 @@ class ForecastConfig(BaseModel):
         description="ETS trends are damped (True), undamped (False) or either by AICc (None). "
         "An undamped trend fitted on the rising half of a yearly swing runs away over a year.",
     )
+    backtest_intervals: bool = Field(
+        default=False,
+        description="Widen the ETS and ARIMA intervals to conformal ones from backtests inside "
+        "each training window (BacktestIntervals): their own intervals assume the fitted trend "
+        "holds, and on monthly recurring revenue, whose growth changes with the market regime "
+        "and the season, they covered half the points a year ahead.",
+    )
+    backtest_refits: int = Field(
+        default=12,
+        ge=2,
+        description="Most backtest cutoffs BacktestIntervals fits, evenly spaced over the second "
+        "half of the training window.",
+    )
+    selection_metric: Literal["mase_vs_snaive", "msis95"] = Field(
+        default="mase_vs_snaive",
+        description="What the chosen model minimises, averaged over the horizons: MASE against "
+        "seasonal naive, or the scaled interval score of the 95 % intervals (M4's MSIS: width "
+        "plus 40 times the miss, over the MASE scale), for forecasts used with their intervals.",
+    )
     n_jobs: int = Field(default=1, ge=1, description="Processes over series (joblib, loky).")
     seed: int = Field(default=0, ge=0, description="Seed of LightGBM and the conformal sample.")
 
@@ -159,7 +184,7 @@ class ForecastResult:
     config: ForecastConfig
     # One row per series, model (candidates plus "selected") and horizon.
     metrics: pd.DataFrame
-    # series_id, chosen_model, cv_score (mean MASE vs seasonal naive over the horizons).
+    # series_id, chosen_model, cv_score (the selection metric's mean over the horizons).
     selection: pd.DataFrame
     # series_id, date, model, mean, lower_80, upper_80, lower_95, upper_95.
     forecasts: pd.DataFrame
@@ -268,45 +293,120 @@ def demand_truth_from_components(demand_components: pd.DataFrame) -> pd.DataFram
     )
 
 
-def _charges(subscription_events: pd.DataFrame) -> pd.DataFrame:
-    """The charge events, which carry the revenue; an error when there are none."""
+# Subscription states that a customer's events record: the monthly-equivalent price it moves to.
+# A cancellation moves it to zero; charges repeat the price billed (see recurring_revenue).
+_PRICE_EVENT_ORDER: dict[str, int] = {"signup": 0, "charge": 1, "price_change": 2, "cancel": 3}
+
+
+def recurring_revenue(
+    customers: pd.DataFrame,
+    subscription_events: pd.DataFrame,
+    frequency: Literal["D", "MS"] = "MS",
+    series_id: str = "mrr",
+) -> pd.DataFrame:
+    """Monthly recurring revenue (MRR) as one daily or monthly series (``series_id, date, value``).
+
+    MRR on a day is the sum of the monthly-equivalent prices (``monthly_price``; for annual
+    plans the discounted twelfth of the annual fee) of the customers active that day: signed up
+    on or before it (``customers.signup_date``) and not yet cancelled (a ``cancel`` event ends
+    the subscription on its day). A customer's price starts at ``customers.monthly_price`` and
+    follows the ``monthly_price`` of its ``signup``, ``price_change`` and ``charge`` events in
+    date order: charges record the price billed, so a price set without a ``price_change``
+    event still shows from its first charge on.
+
+    ``frequency="D"`` gives MRR per day; ``"MS"`` gives the mean of the daily MRR over each
+    month's days, which is the revenue recognised in the month when each day earns a
+    ``1 / days in month`` share of the monthly price. Unlike cash billings (annual plans pay 12
+    months at once; the first payment is a ``signup`` event), it moves only when customers
+    join, leave or change price. The series covers the days from the first to the last event
+    date; customers who signed up before it (they have no ``signup`` event) count from its first
+    day, so ``customers`` must hold every customer the events name.
+    """
+    _require_columns(customers, ("customer_id", "signup_date", "monthly_price"), "customers")
     _require_columns(
-        subscription_events, ("event_date", "event_type", "amount"), "subscription_events"
+        subscription_events,
+        ("customer_id", "event_date", "event_type", "monthly_price"),
+        "subscription_events",
     )
-    charges = subscription_events[subscription_events["event_type"] == "charge"]
-    if charges.empty:
-        raise ValueError("subscription_events holds no charge events: no revenue to forecast")
-    return charges
-
-
-def daily_revenue_from_charges(
-    subscription_events: pd.DataFrame, series_id: str = "subscription_revenue"
-) -> pd.DataFrame:
-    """Daily sum of charged amounts as one daily series, with zero on days without charges."""
-    charges = _charges(subscription_events)
-    revenue = (
-        charges["amount"]
-        .astype(float)
-        .groupby(pd.to_datetime(charges["event_date"]).dt.normalize())
-        .sum()
+    if subscription_events.empty:
+        raise ValueError("subscription_events is empty: no window to measure revenue over")
+    unknown = sorted(set(subscription_events["event_type"].astype(str)) - set(_PRICE_EVENT_ORDER))
+    if unknown:
+        raise ValueError(
+            f"subscription_events.event_type has unknown values {unknown}; "
+            f"expected {list(_PRICE_EVENT_ORDER)}"
+        )
+    if frequency not in ("D", "MS"):
+        raise ValueError(f"frequency must be 'D' or 'MS', got {frequency!r}")
+    unknown_customers = subscription_events.loc[
+        ~subscription_events["customer_id"].isin(customers["customer_id"]), "customer_id"
+    ]
+    if not unknown_customers.empty:
+        raise ValueError(
+            f"subscription_events.customer_id names {unknown_customers.nunique()} customers "
+            f"missing from customers.customer_id (e.g. {unknown_customers.tolist()[0]!r}); "
+            "their signup dates and prices are needed"
+        )
+    starts = pd.DataFrame(
+        {
+            "customer_id": customers["customer_id"].to_numpy(),
+            "date": _dates(customers["signup_date"], "customers.signup_date"),
+            "order": 0,
+            "price": _prices(customers["monthly_price"], "customers.monthly_price"),
+        }
     )
-    days = pd.date_range(revenue.index.min(), revenue.index.max(), freq="D")
-    revenue = revenue.reindex(days, fill_value=0.0)
-    return pd.DataFrame(
-        {"series_id": series_id, "date": revenue.index, "value": revenue.to_numpy()}
+    kind = subscription_events["event_type"].astype(str)
+    changes = pd.DataFrame(
+        {
+            "customer_id": subscription_events["customer_id"].to_numpy(),
+            "date": _dates(subscription_events["event_date"], "subscription_events.event_date"),
+            "order": kind.map(_PRICE_EVENT_ORDER).to_numpy(),
+            # A cancellation's own price is not validated: it moves the customer to zero.
+            "price": _prices(
+                subscription_events["monthly_price"].where(kind != "cancel", 0.0),
+                "subscription_events.monthly_price",
+            ),
+        }
     )
+    first, last = changes["date"].min(), changes["date"].max()
+    states = pd.concat([starts, changes], ignore_index=True)
+    # Nothing after a cancellation counts (a customer is cancelled once).
+    cancelled = (
+        changes[changes["order"] == _PRICE_EVENT_ORDER["cancel"]]
+        .groupby("customer_id")["date"]
+        .min()
+    )
+    ends = states["customer_id"].map(cancelled)
+    states = states[(states["date"] <= last) & ~(states["date"] > ends)]
+    states = states.sort_values(["customer_id", "date", "order"], kind="stable")
+    # Each state adds the change in its customer's price on its day; before the window, the
+    # changes add up on its first day, i.e. the price in force when the window opens.
+    step = states["price"] - states.groupby("customer_id")["price"].shift(fill_value=0.0)
+    days = pd.date_range(first, last, freq="D")
+    offset = ((states["date"] - first) // pd.Timedelta(days=1)).clip(lower=0).to_numpy()
+    daily = np.round(np.bincount(offset, weights=step.to_numpy(), minlength=len(days)).cumsum(), 2)
+    mrr = pd.Series(daily, index=days)
+    if frequency == "MS":
+        mrr = mrr.groupby(mrr.index.to_period("M")).mean()
+        mrr.index = mrr.index.to_timestamp(how="start")
+    return pd.DataFrame({"series_id": series_id, "date": mrr.index, "value": mrr.to_numpy()})
 
 
-def monthly_revenue_from_charges(
-    subscription_events: pd.DataFrame, series_id: str = "subscription_revenue"
-) -> pd.DataFrame:
-    """Monthly sum of charged amounts (event_type == 'charge') as one monthly series."""
-    charges = _charges(subscription_events)
-    month = pd.to_datetime(charges["event_date"]).dt.to_period("M").dt.to_timestamp()
-    revenue = charges["amount"].astype(float).groupby(month).sum()
-    return pd.DataFrame(
-        {"series_id": series_id, "date": revenue.index, "value": revenue.to_numpy()}
-    ).reset_index(drop=True)
+def _dates(values: pd.Series, name: str) -> np.ndarray:
+    """Calendar days of a date column; an error naming the column when one is missing."""
+    dates = pd.to_datetime(values, errors="coerce")
+    if dates.isna().any():
+        raise ValueError(f"{name} has {int(dates.isna().sum())} missing or unparsable dates")
+    return dates.dt.normalize().to_numpy()
+
+
+def _prices(values: pd.Series, name: str) -> np.ndarray:
+    """Non-negative finite prices; an error naming the column otherwise."""
+    prices = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(prices) | (prices < 0)
+    if bad.any():
+        raise ValueError(f"{name} has {int(bad.sum())} missing, non-numeric or negative prices")
+    return prices
 
 
 def forecast_series(
@@ -405,12 +505,14 @@ def make_forecaster(
             # The statsforecast backend: sktime's statsmodels AutoETS cannot simulate intervals
             # for multiplicative models with statsmodels 0.15 (sktime#10968).
             model = config.ets_model if period > 1 else config.ets_model[:2] + "N"
-            return StatsForecastAutoETS(season_length=period, model=model, damped=config.ets_damped)
+            ets = StatsForecastAutoETS(season_length=period, model=model, damped=config.ets_damped)
+            return _with_backtest_intervals(ets, name, config, seasonal)
         if name == "arima":
             # Small seasonal orders keep the stepwise search well under a second per fit.
-            return StatsForecastAutoARIMA(
+            arima = StatsForecastAutoARIMA(
                 sp=period, seasonal=period > 1, max_p=3, max_q=3, max_P=1, max_Q=1
             )
+            return _with_backtest_intervals(arima, name, config, seasonal)
         if name == "lightgbm":
             window = config.lightgbm_window or 2 * period
             window = min(window, max(1, n_train // 3))
@@ -435,6 +537,33 @@ def make_forecaster(
                 )
             )
     raise ValueError(f"unknown forecasting model {name!r}")
+
+
+# Shortest backtest window per candidate: statsforecast's ETS refuses fewer than 8 observations
+# ("tiny datasets"); ARIMA fits from 3.
+_BACKTEST_MIN_WINDOW: dict[str, int] = {"ets": 8, "arima": 3}
+
+
+def _with_backtest_intervals(
+    forecaster: Any, name: ModelName, config: ForecastConfig, seasonal: bool
+) -> Any:
+    if not config.backtest_intervals:
+        return forecaster
+    return BacktestIntervals(
+        forecaster,
+        partial(_backtest_forecaster, name, config, seasonal),
+        _BACKTEST_MIN_WINDOW[name],
+        config.backtest_refits,
+    )
+
+
+def _backtest_forecaster(
+    name: ModelName, config: ForecastConfig, seasonal: bool, n_train: int
+) -> Any:
+    """The plain candidate for a backtest window of ``n_train``: seasonal only when the window
+    holds two seasons (the rule `_seasonal_fits` applies to the CV windows)."""
+    plain = config.model_copy(update={"backtest_intervals": False})
+    return make_forecaster(name, plain, n_train, seasonal and n_train >= 2 * config.period)
 
 
 def forecast_under_price_change(
@@ -792,12 +921,7 @@ class PooledConformalIntervals:
         step_of, residual = np.concatenate(steps), np.concatenate(residuals)
         if len(residual) < 2:
             raise RuntimeError("the LightGBM conformal refits produced no residuals")
-        floor = 1e-6 * max(float(np.mean(residual)), 1e-12)
-        slope = (
-            np.polyfit(np.log(step_of), np.log(residual + floor), 1)[0] if np.ptp(step_of) else 0.0
-        )
-        self.growth_ = float(np.clip(slope, 0.0, 0.5))
-        self.scaled_residuals_ = residual / step_of**self.growth_
+        self.growth_, self.scaled_residuals_ = _step_scaled_residuals(step_of, residual, 0.5)
         return self
 
     def predict(self, fh: Any = None, X: Any = None) -> pd.Series:
@@ -817,6 +941,105 @@ class PooledConformalIntervals:
             bounds[(name, level, "lower")] = mean.to_numpy(dtype=float) - half
             bounds[(name, level, "upper")] = mean.to_numpy(dtype=float) + half
         return bounds
+
+
+class BacktestIntervals:
+    """ETS or ARIMA with intervals at least as wide as the errors of its own backtests.
+
+    ETS and ARIMA size their intervals from the fitted model's one-step errors, as if its form
+    held: a damped trend fitted on a year of monthly recurring revenue, whose growth moves with
+    the market regime and the acquisition season, gave 95 % intervals that covered 45 % of the
+    points 12 months ahead. Here ``fit`` also backtests the model inside the training window:
+    at up to ``refits`` evenly spaced cutoffs in its second half (the shortest window at least
+    ``min_window``), the same candidate fitted on the data before the cutoff (without its season
+    when that window holds fewer than two) forecasts to the window's end.
+    Their absolute errors are pooled over steps after dividing by ``step ** growth`` (``growth``:
+    the slope of log |error| on log step, clipped to [0, 1]; a wrong level's errors stay flat, a
+    wrong slope's grow linearly), and step ``h`` gets the conformal quantile of the pooled errors
+    (the ``ceil((m + 1) * coverage)``-th smallest of ``m``, the largest when ``m`` is too small)
+    times ``h ** growth``. The interval is the union of this one and the model's own, so the
+    backtests only ever widen it. Everything uses the training window alone, so in a CV fold the
+    intervals are sized without the fold's test data.
+    """
+
+    def __init__(
+        self,
+        forecaster: Any,
+        backtest_forecaster: Callable[[int], Any],
+        min_window: int,
+        refits: int = 12,
+    ) -> None:
+        self.forecaster = forecaster
+        # A fresh forecaster for a backtest window of the given length.
+        self.backtest_forecaster = backtest_forecaster
+        self.min_window = min_window
+        self.refits = refits
+
+    def fit(self, y: pd.Series, X: Any = None, fh: Any = None) -> BacktestIntervals:
+        from sktime.forecasting.base import ForecastingHorizon
+
+        values = y.to_numpy(dtype=float)
+        first = max(self.min_window, len(y) // 2)
+        if len(y) - first < 2:
+            raise ValueError(
+                f"a {len(y)}-step window leaves fewer than 2 backtests after the shortest "
+                f"window the model fits ({self.min_window}); supply more history"
+            )
+        cutoffs = np.unique(np.linspace(first, len(y) - 1, self.refits).round().astype(int))
+        steps, residuals = [], []
+        for cutoff in cutoffs:
+            ahead = len(y) - cutoff
+            backtest = self.backtest_forecaster(int(cutoff))
+            backtest.fit(y.iloc[:cutoff], fh=ForecastingHorizon(np.arange(1, ahead + 1)))
+            mean = backtest.predict().to_numpy(dtype=float)
+            steps.append(np.arange(1, ahead + 1, dtype=float))
+            residuals.append(np.abs(values[cutoff:] - mean))
+        self.growth_, self.scaled_residuals_ = _step_scaled_residuals(
+            np.concatenate(steps), np.concatenate(residuals), 1.0
+        )
+        self.forecaster_ = self.forecaster.clone().fit(y, fh=fh)
+        return self
+
+    @property
+    def cutoff(self) -> Any:
+        return self.forecaster_.cutoff
+
+    def predict(self, fh: Any = None, X: Any = None) -> pd.Series:
+        return self.forecaster_.predict(fh)
+
+    def predict_interval(self, fh: Any = None, X: Any = None, coverage: Any = 0.9) -> pd.DataFrame:
+        bounds = self.forecaster_.predict_interval(fh, coverage=coverage)
+        mean = self.forecaster_.predict(fh).to_numpy(dtype=float)
+        steps = np.arange(1, len(mean) + 1, dtype=float)
+        if fh is not None:
+            steps = np.asarray(fh.to_relative(self.cutoff).to_numpy(), dtype=float)
+        for column in bounds.columns:
+            level, side = float(column[1]), column[2]
+            half = _conformal_quantile(self.scaled_residuals_, level) * steps**self.growth_
+            if side == "lower":
+                bounds[column] = np.minimum(bounds[column].to_numpy(dtype=float), mean - half)
+            else:
+                bounds[column] = np.maximum(bounds[column].to_numpy(dtype=float), mean + half)
+        return bounds
+
+
+def _step_scaled_residuals(
+    steps: np.ndarray, residuals: np.ndarray, max_growth: float
+) -> tuple[float, np.ndarray]:
+    """The growth of absolute errors with the step (slope of log error on log step, clipped to
+    [0, max_growth]) and the errors divided by ``step ** growth``."""
+    floor = 1e-6 * max(float(np.mean(residuals)), 1e-12)
+    slope = np.polyfit(np.log(steps), np.log(residuals + floor), 1)[0] if np.ptp(steps) else 0.0
+    growth = float(np.clip(slope, 0.0, max_growth))
+    return growth, residuals / steps**growth
+
+
+def _conformal_quantile(scores: np.ndarray, coverage: float) -> float:
+    """The split-conformal quantile: the ceil((m + 1) * coverage)-th smallest of m scores (the
+    largest when there are too few for that rank)."""
+    ordered = np.sort(scores)
+    rank = int(np.ceil((len(ordered) + 1) * coverage))
+    return float(ordered[min(rank, len(ordered)) - 1])
 
 
 # --- internals -------------------------------------------------------------------------------
@@ -1148,6 +1371,9 @@ def _horizon_metrics(
             np.mean((actual >= folds.lower[0.95][rows]) & (actual <= folds.upper[0.95][rows]))
         ),
         "width95": float(np.mean(folds.upper[0.95][rows] - folds.lower[0.95][rows])),
+        "msis95": _scaled_interval_score(
+            actual, folds.lower[0.95][rows], folds.upper[0.95][rows], folds.scale[rows], 0.95
+        ),
         "noise_floor_ratio": np.nan,
         "oracle_rmse_ratio": np.nan,
     }
@@ -1159,8 +1385,22 @@ def _horizon_metrics(
     return metrics
 
 
+def _scaled_interval_score(
+    actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, scale: np.ndarray, coverage: float
+) -> float:
+    """M4's mean scaled interval score: the interval's width plus ``2 / (1 - coverage)`` times
+    how far the actual falls outside it, over the MASE scale (lower is better)."""
+    alpha = 1.0 - coverage
+    score = (
+        (upper - lower)
+        + 2.0 / alpha * np.maximum(lower - actual, 0.0)
+        + 2.0 / alpha * np.maximum(actual - upper, 0.0)
+    )
+    return float(np.nanmean(score / scale))
+
+
 def _forecast_one(task: _SeriesTask, config: ForecastConfig) -> _SeriesOutcome:
-    """CV every candidate on one series, choose by mean MASE vs seasonal naive, refit, forecast."""
+    """CV every candidate on one series, choose by the selection metric, refit, forecast."""
     series_id, y = task.series_id, task.y
     seasonal = _seasonal_fits(len(y), config)
     with quiet_sktime():
@@ -1173,7 +1413,7 @@ def _forecast_one(task: _SeriesTask, config: ForecastConfig) -> _SeriesOutcome:
                 | _horizon_metrics(model_folds, folds[BASELINE], horizon)
             )
     metrics = pd.DataFrame.from_records(records)
-    score = metrics.groupby("model", sort=False)["mase_vs_snaive"].mean()
+    score = metrics.groupby("model", sort=False)[config.selection_metric].mean()
     # Ties (and all-NaN scores) go to the earlier candidate, i.e. the baseline.
     chosen = str(score.fillna(np.inf).idxmin())
     chosen_rows = metrics[metrics["model"] == chosen].assign(model=SELECTED)

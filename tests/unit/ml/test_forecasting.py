@@ -12,7 +12,6 @@ from ml.forecasting import (
     demand_series_from_orders,
     forecast_series,
     make_forecaster,
-    monthly_revenue_from_charges,
     quiet_sktime,
 )
 from ml.tracking import CHALLENGER, CHAMPION, MlflowSettings
@@ -120,19 +119,6 @@ def test_two_processes_give_the_same_result_as_one(daily_demand):
     serial = forecast_series(series, config)
     parallel = forecast_series(series, config.model_copy(update={"n_jobs": 2}))
     pd.testing.assert_frame_equal(serial.metrics, parallel.metrics)
-
-
-def test_monthly_revenue_from_charges_sums_charges_per_month():
-    events = pd.DataFrame(
-        {
-            "event_date": pd.to_datetime(["2024-01-03", "2024-01-20", "2024-02-01", "2024-02-02"]),
-            "event_type": ["charge", "charge", "signup", "charge"],
-            "amount": [10.0, 5.0, 0.0, 7.5],
-        }
-    )
-    revenue = monthly_revenue_from_charges(events)
-    assert revenue["value"].tolist() == [15.0, 7.5]
-    assert revenue["date"].tolist() == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-02-01")]
 
 
 def test_monthly_series_forecast_months_ahead():
