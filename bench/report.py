@@ -51,19 +51,19 @@ TARGETS: dict[str, tuple[str, float, str, str]] = {
         "<",
         1.0,
         "#5",
-        "monthly recurring revenue, 20 worlds: worst MASE against seasonal naive over 1-12 months",
+        "monthly recurring revenue, 60 worlds: worst MASE against seasonal naive over 1-12 months",
     ),
     "forecast.revenue.coverage95.min": (
         ">=",
         0.90,
         "#5",
-        "monthly recurring revenue, 20 worlds: lowest 95 % coverage over 1-12 months (target 0.90-0.99)",
+        "monthly recurring revenue, 60 worlds: lowest 95 % coverage over 1-12 months (target 0.90-0.99)",
     ),
     "forecast.revenue.coverage95.max": (
         "<=",
         0.99,
         "#5",
-        "monthly recurring revenue, 20 worlds: highest 95 % coverage over 1-12 months (target 0.90-0.99)",
+        "monthly recurring revenue, 60 worlds: highest 95 % coverage over 1-12 months (target 0.90-0.99)",
     ),
     "forecast.noise_floor_ratio_30d": (
         "<=",
