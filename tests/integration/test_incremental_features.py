@@ -151,3 +151,18 @@ def test_incremental_build_equals_a_full_refresh(backfilled, table):
     assert len(full) > 0
     # Sums of doubles may differ in the last bits between parallel aggregations.
     pd.testing.assert_frame_equal(incremental, full, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "staging.int_customer_months",
+        "staging.int_customer_month_usage",
+        "features.customer_month_churn_features",
+    ],
+)
+def test_churn_lineage_builds_are_bit_identical(backfilled, table):
+    # The churn lineage sums exact decimals (docs/features.md, "Bit-identical builds"), so two
+    # builds agree to the last bit, not only to 1e-9.
+    incremental, full = backfilled["incremental"][table], backfilled["full"][table]
+    pd.testing.assert_frame_equal(incremental, full, check_exact=True)
