@@ -23,6 +23,7 @@ import duckdb
 from bench.features import build_warehouse, run_dbt
 from bench.results import record
 from ml.churn import LABEL, ChurnTrainingConfig, lightgbm_pipeline, train_churn_model
+from orchestration.warehouse_reads import churn_features
 from simulation.world import WorldConfig, generate_world
 
 TRAIN_ROWS = 1_000_000
@@ -37,7 +38,7 @@ def featurised(folder: Path, n_customers: int) -> duckdb.DuckDBPyConnection:
 def oracle_gap() -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-churn-") as tmp:
         con = featurised(Path(tmp), WorldConfig().n_customers)
-        features = con.execute("select * from features.customer_month_churn_features").df()
+        features = churn_features(con)  # as the churn_model asset reads them
         con.close()
     truth = generate_world(WorldConfig()).truth["customer_churn"]
     result = train_churn_model(features, ChurnTrainingConfig(), truth)

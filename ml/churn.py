@@ -161,8 +161,14 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def time_split(frame: pd.DataFrame, holdout_months: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train on older months, hold out the newest `holdout_months` labelled months."""
-    data = labelled(frame)
+    """Train on older months, hold out the newest `holdout_months` labelled months.
+
+    Rows are put in (month_start, customer_id) order first: LightGBM's bagging draws rows by
+    position, so the same rows in another order (a warehouse that returns them as stored, an
+    incremental rebuild that appended them) would train another model. On the default world
+    the storage order alone moved the oracle AUC gap between 0.0198 and 0.0210.
+    """
+    data = labelled(frame).sort_values(["month_start", "customer_id"], kind="stable")
     months = np.sort(data["month_start"].unique())
     if len(months) <= holdout_months:
         raise ValueError(

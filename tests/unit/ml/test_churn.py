@@ -64,6 +64,16 @@ def test_same_seed_trains_identical_models(customer_months):
     np.testing.assert_array_equal(first, second)
 
 
+def test_the_rows_order_does_not_change_the_model(customer_months):
+    config = ChurnTrainingConfig(n_estimators=30)
+    shuffled = customer_months.sample(frac=1.0, random_state=3)
+    first = train_churn_model(customer_months, config)
+    second = train_churn_model(shuffled, config)
+    assert np.array_equal(
+        first.model.predict_proba(first.holdout), second.model.predict_proba(first.holdout)
+    )
+
+
 def test_feature_frame_names_missing_columns(customer_months):
     transformer = FeatureFrame().fit(customer_months)
     with pytest.raises(KeyError, match="sessions_30d"):
