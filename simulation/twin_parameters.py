@@ -542,13 +542,16 @@ class RecordedEffects:
     def value(self, figure: str) -> float:
         return float(self.table.loc[self.table["figure"] == figure, "measured"].iloc[0])
 
+    def churn_by_month(self) -> list[float]:
+        """The churn elasticity in month 0, 1, ... after a rise (the rows keep no order)."""
+        months = self.table[self.table["figure"].str.startswith(CHURN_MONTH_FIGURE)]
+        month = months["figure"].str.removeprefix(CHURN_MONTH_FIGURE).astype(int)
+        return months["measured"].astype(float).to_numpy()[month.argsort().to_numpy()].tolist()
+
     def for_horizon(self, horizon_months: int) -> LearnedEffects:
         """The effects a scenario applies over ``horizon_months`` months."""
-        months = self.table[self.table["figure"].str.startswith(CHURN_MONTH_FIGURE)]
-        order = months["figure"].str.removeprefix(CHURN_MONTH_FIGURE).astype(int).argsort()
-        by_month = months["measured"].to_numpy(dtype=float)[order.to_numpy()]
         return LearnedEffects(
-            churn_price_elasticity=horizon_average(by_month.tolist(), horizon_months),
+            churn_price_elasticity=horizon_average(self.churn_by_month(), horizon_months),
             acquisition_price_elasticity=self.value("acquisition_price_elasticity"),
             acquisition_marketing_elasticity=self.value("acquisition_marketing_elasticity"),
             product_demand_price_elasticity=self.value("product_demand_price_elasticity"),
@@ -575,10 +578,11 @@ class RecordedEffects:
             if row.figure.startswith(CHURN_MONTH_FIGURE):
                 continue
             out[row.figure] = float(row.measured)
-            if row.truth is not None and not pd.isna(row.truth):
+            if pd.notna(row.truth):
                 out[f"{row.figure}_truth"] = float(row.truth)
-        months = self.table[self.table["figure"].str.startswith(CHURN_MONTH_FIGURE)]
-        out["churn_price_elasticity_by_month"] = ", ".join(f"{e:.2f}" for e in months["measured"])
+        out["churn_price_elasticity_by_month"] = ", ".join(
+            f"{e:.2f}" for e in self.churn_by_month()
+        )
         by_figure = self.table.set_index("figure")
         for figure, role in (
             ("churn_price_elasticity", "churn_model"),

@@ -385,14 +385,15 @@ def product_demand_factor(scenario: Scenario, effects: LearnedEffects | None) ->
     """How much product demand changes: the exogenous change times the response to prices.
 
     The price response uses the elasticity measured on the demand champion, so a scenario
-    that changes product prices needs the effects (parameters read with the champions).
+    that changes product prices needs the effects (results.twin_effects).
     """
     factor = 1 + scenario.demand_change_pct / 100
     if scenario.product_price_change_pct:
         if effects is None:
             raise LookupError(
                 f"scenario {scenario.name!r} changes product prices, but the demand champion's "
-                "price elasticity was not measured: read the twin parameters with the champions"
+                "price elasticity was not given: read the twin parameters with the effects in "
+                "results.twin_effects (materialize the twin_effects asset)"
             )
         factor *= (
             1 + scenario.product_price_change_pct / 100
