@@ -33,6 +33,7 @@ class ChurnTrainingConfig(dg.Config):
     min_child_samples: int = Field(
         default=DEFAULTS.min_child_samples, description="Minimum rows per leaf."
     )
+    reg_lambda: float = Field(default=DEFAULTS.reg_lambda, description="L2 penalty on leaf values.")
     seed: int = Field(default=DEFAULTS.seed, description="Seed of LightGBM's sampling.")
 
 

@@ -40,6 +40,8 @@ session_days as not materialized (
         -- Exact decimal sums: a parallel sum of doubles depends on the order threads add
         -- rows, so two builds would differ in the last bits (and so would the models).
         cast(session_minutes as decimal(18, 6)) as session_minutes,
+        -- ln(1 + minutes), rounded to an exact decimal for the same reason (0 minutes is valid).
+        cast(ln(1 + session_minutes) as decimal(18, 9)) as log_session_minutes,
         session_date,
         cast(date_trunc('month', session_date) as date) as month_start,
         last_day(session_date) - session_date as days_before_month_end
@@ -53,6 +55,7 @@ month_totals as materialized (
         month_start,
         count(*) as sessions_in_month,
         sum(session_minutes) as minutes_in_month,
+        sum(log_session_minutes) as log_minutes_in_month,
         -- Cheaper than the least days before the month end, which each session would compute.
         max(session_date) as last_session_date
     from session_days
@@ -117,6 +120,7 @@ usage_months as (
         month_totals.month_start,
         month_totals.sessions_in_month,
         month_totals.minutes_in_month,
+        month_totals.log_minutes_in_month,
         cast(last_day(month_totals.month_start) as date) - month_totals.last_session_date
             as min_days_before_month_end
     from month_totals
@@ -191,6 +195,16 @@ final as (
             as minutes_month_lag_1,
         cast(coalesce(sum(minutes_in_month) filter (where months_ahead = 2), 0) as double)
             as minutes_month_lag_2,
+        {%- for months_ahead, name in [(0, 'this_month'), (1, 'month_lag_1'), (2, 'month_lag_2')] %}
+            -- Null without a session: one row per customer, month and offset, so the sums are
+            -- that row's values.
+            cast(
+                sum(log_minutes_in_month) filter (where months_ahead = {{ months_ahead }})
+                as double
+            )
+            / sum(sessions_in_month) filter (where months_ahead = {{ months_ahead }})
+                as mean_log_minutes_{{ name }},
+        {%- endfor %}
         min(gap_days + min_days_before_month_end) as days_since_last_session
     from seen
     group by customer_id, month_end

@@ -220,6 +220,10 @@ final as (
         coalesce(customer_month_usage.sessions_month_lag_2, 0) as sessions_month_lag_2,
         coalesce(customer_month_usage.minutes_month_lag_1, 0) as minutes_month_lag_1,
         coalesce(customer_month_usage.minutes_month_lag_2, 0) as minutes_month_lag_2,
+        -- Null without a session in that month.
+        customer_month_usage.mean_log_minutes_this_month,
+        customer_month_usage.mean_log_minutes_month_lag_1,
+        customer_month_usage.mean_log_minutes_month_lag_2,
         coalesce(prices.monthly_price_90d_ago, customers.signup_monthly_price)
             as monthly_price_90d_ago,
         coalesce(prices.monthly_price_now, customers.signup_monthly_price)
