@@ -234,8 +234,11 @@ def generate_customers(
                 )
             )
             if cohort_share is None:
+                # Later signups pay the new list price from their signup on: their signup
+                # event and `customers.monthly_price` carry it, and they had no rise (no shock).
                 later = signup_day >= day
-                price[later] = np.round(signup_price[later] * (1 + magnitude), 2)
+                signup_price[later] = np.round(signup_price[later] * (1 + magnitude), 2)
+                price[later] = signup_price[later]
 
         # 3. Engagement and usage of everyone active at some point in the month.
         alive = (signup_day < m1) & (churn_day > m0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -157,3 +158,30 @@ def test_a_mid_month_price_change_bills_the_old_price_before_its_day():
         for c in charges
     ]
     assert after[0] > 1.1 * after[1]
+
+
+def test_customers_who_sign_up_after_a_price_change_pay_the_new_list_price_from_signup(
+    tiny_world: World, drifted_worlds: dict[str, World]
+) -> None:
+    """Their signup event, `customers.monthly_price` and charges agree (until a price test
+    raises their price): a rise they never saw would read as one in the churn features."""
+    drifted_world = drifted_worlds["price_change"]
+    customers = drifted_world.tables["customers"].set_index("customer_id")
+    later = customers.index[customers["signup_date"] > ONSET]
+    assert len(later) > 50
+    plain = tiny_world.tables["customers"].set_index("customer_id")
+    pd.testing.assert_series_equal(
+        customers.loc[later, "monthly_price"],
+        (plain.loc[later, "monthly_price"] * 1.25).round(2),
+    )
+    events = drifted_world.tables["subscription_events"]
+    events = events[events["customer_id"].isin(later)]
+    signups = events[events["event_type"] == "signup"].set_index("customer_id")["monthly_price"]
+    np.testing.assert_array_equal(signups.to_numpy(), customers.loc[signups.index, "monthly_price"])
+    tested = events.loc[events["event_type"] == "price_change", "customer_id"].unique()
+    billed = events[~events["customer_id"].isin(tested)]
+    billed = billed.groupby("customer_id")["monthly_price"].agg(["min", "max"])
+    assert (billed["min"] == billed["max"]).all()
+    np.testing.assert_array_equal(
+        billed["min"].to_numpy(), customers.loc[billed.index, "monthly_price"].to_numpy()
+    )
