@@ -10,8 +10,8 @@ import pandas as pd
 from simulation.world import demand, hr, operations, sentiment, supply_chain, support
 from simulation.world.config import WorldConfig
 from simulation.world.context import Calendar, DepartmentOutput, WorldContext, department_rng
-from simulation.world.customers import generate_customers
-from simulation.world.marketing import generate_marketing
+from simulation.world.customers import CustomersOutput, generate_customers
+from simulation.world.marketing import MarketingOutput, generate_marketing
 from simulation.world.regimes import regime_truth, sample_regime_path
 
 
@@ -28,22 +28,30 @@ class World:
         return sum(len(frame) for frame in self.tables.values())
 
 
-def generate_world(cfg: WorldConfig) -> World:
-    """Generate every department of the business. Same config, identical frames."""
+def generate_customer_base(
+    cfg: WorldConfig,
+) -> tuple[WorldContext, MarketingOutput, CustomersOutput]:
+    """The market regimes, marketing and customers of ``cfg``'s world, as `generate_world` makes
+    them. `CustomersOutput.customer_months` holds each customer's latent engagement by month,
+    which no table shows (diagnostics such as `bench.churn_ceiling` read it)."""
     calendar = Calendar.from_config(cfg)
     regimes = sample_regime_path(calendar.n_months, department_rng(cfg, "regimes"))
     ctx = WorldContext(cfg=cfg, calendar=calendar, regime_by_month=regimes)
-    world = World(config=cfg)
-    world.truth["market_regimes"] = regime_truth(calendar.month_starts, regimes)
-
     daily_acquisitions = cfg.n_customers * (1 - cfg.initial_base_share) / calendar.n_days
     marketing = generate_marketing(ctx, department_rng(cfg, "marketing"), daily_acquisitions)
-    world.tables["marketing_spend"] = marketing.spend
-    world.truth["marketing_channels"] = marketing.truth
-
     customers = generate_customers(
         ctx, department_rng(cfg, "customers"), marketing, department_rng(cfg, "price_tests")
     )
+    return ctx, marketing, customers
+
+
+def generate_world(cfg: WorldConfig) -> World:
+    """Generate every department of the business. Same config, identical frames."""
+    ctx, marketing, customers = generate_customer_base(cfg)
+    world = World(config=cfg)
+    world.truth["market_regimes"] = regime_truth(ctx.calendar.month_starts, ctx.regime_by_month)
+    world.tables["marketing_spend"] = marketing.spend
+    world.truth["marketing_channels"] = marketing.truth
     world.tables["customers"] = customers.customers
     world.tables["subscription_events"] = customers.subscription_events
     world.tables["usage_events"] = customers.usage_events
