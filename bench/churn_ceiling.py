@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from ml.churn import ChurnTrainingConfig
 from simulation.world import WorldConfig
 from simulation.world.customers import (
     CHURN_ENGAGEMENT,
@@ -32,18 +33,17 @@ from simulation.world.customers import (
     ENGAGEMENT_MEAN,
     ENGAGEMENT_PERSISTENCE,
     SEGMENTS,
+    SESSION_MINUTES_ENGAGEMENT_SLOPE,
+    SESSION_MINUTES_LOG_MEAN,
+    SESSION_MINUTES_LOG_SD,
     SESSIONS_ENGAGEMENT_SLOPE,
     SESSIONS_LOG_MEAN,
     CustomersOutput,
 )
 from simulation.world.generator import generate_customer_base
 
-# Session minutes: log-normal, log-mean 2.8 + 0.3 * engagement, log-sd 0.5 (customers.py).
-MINUTES_LOG_MEAN = 2.8
-MINUTES_ENGAGEMENT_SLOPE = 0.3
-MINUTES_LOG_SD = 0.5
 GRID = np.linspace(-5.0, 5.0, 201)
-HOLDOUT_MONTHS = 2  # as ml.churn.ChurnTrainingConfig
+HOLDOUT_MONTHS = ChurnTrainingConfig().holdout_months  # the churn model's holdout
 
 
 def _observations(customers: CustomersOutput) -> pd.DataFrame:
@@ -112,9 +112,11 @@ def filtered_log_posteriors(
         )
         if use_minutes:
             mean_log = rows["log_minutes"].to_numpy() / np.maximum(sessions, 1)
-            centre = MINUTES_LOG_MEAN + MINUTES_ENGAGEMENT_SLOPE * GRID[None, :]
+            centre = SESSION_MINUTES_LOG_MEAN + SESSION_MINUTES_ENGAGEMENT_SLOPE * GRID[None, :]
             log_likelihood -= (
-                sessions[:, None] / (2 * MINUTES_LOG_SD**2) * (mean_log[:, None] - centre) ** 2
+                sessions[:, None]
+                / (2 * SESSION_MINUTES_LOG_SD**2)
+                * (mean_log[:, None] - centre) ** 2
             )
         posterior = prior + log_likelihood
         latest.update(zip(ids, posterior, strict=True))

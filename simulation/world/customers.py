@@ -55,6 +55,10 @@ ENGAGEMENT_PERSISTENCE = 0.8
 ENGAGEMENT_INNOVATION_SD = 0.5
 SESSIONS_LOG_MEAN = 2.3  # exp(2.3) ~ 10 sessions a month at average engagement
 SESSIONS_ENGAGEMENT_SLOPE = 0.9
+# Session minutes are log-normal: engaged customers also stay longer in a session.
+SESSION_MINUTES_LOG_MEAN = 2.8
+SESSION_MINUTES_ENGAGEMENT_SLOPE = 0.3
+SESSION_MINUTES_LOG_SD = 0.5
 CHURN_INTERCEPT = -3.0
 CHURN_ENGAGEMENT = -1.3
 CHURN_LOG_TENURE = -0.25
@@ -355,10 +359,11 @@ def generate_customers(
         who = np.repeat(idx_m, sessions_m)[order]
         session_customer[at:end] = customer_id[who]
         session_day[at:end] = (m0 + offset[order].astype(np.int64)).astype("datetime64[D]")
-        # Engaged customers also stay longer in a session.
-        minutes[at:end] = np.round(
-            rng.lognormal(2.8 + 0.3 * np.repeat(engagement_m, sessions_m)[order], 0.5), 1
+        log_mean = (
+            SESSION_MINUTES_LOG_MEAN
+            + SESSION_MINUTES_ENGAGEMENT_SLOPE * np.repeat(engagement_m, sessions_m)[order]
         )
+        minutes[at:end] = np.round(rng.lognormal(log_mean, SESSION_MINUTES_LOG_SD), 1)
         at = end
     usage_events = pd.DataFrame(
         {
